@@ -1,0 +1,4 @@
+export * from './FS.js';
+export * from './errors.js';
+export * from './path.js';
+export * from './types.js';
