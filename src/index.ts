@@ -1,1 +1,3 @@
 export * from './fs/index.js';
+export * from './backends/local.js';
+export * from './backends/nodefs.js';

@@ -1,0 +1,96 @@
+import fse from 'fs-extra';
+import { posix } from 'node:path';
+import { InvalidPath, PermissionDenied, fromErrno } from '../fs/errors.js';
+import { isInside, normalizePath } from '../fs/path.js';
+import { NodeFS } from './nodefs.js';
+
+/** Symlinks followed while resolving one path before giving up (Linux's MAXSYMLINKS). */
+const MAX_SYMLINK_HOPS = 40;
+
+export interface LocalFSOptions {
+  /** Directory of the local disk that appears as `/`; `/` exposes the whole filesystem. */
+  root: string;
+}
+
+/**
+ * The local disk, rooted at a directory: FS path `/a/b` is `root/a/b`.
+ *
+ * The root is a jail. The OS follows symlinks, so before each operation the
+ * path is resolved (`realpath` of it, or of its nearest existing ancestor and
+ * then any dangling link in its last component) and an operation that would
+ * land outside the root fails with PermissionDenied. Operations that do not
+ * follow a final symlink (lstat, readlink, remove, rmdir, rename, mkdir,
+ * symlink, link) check only the parent. The check happens when a file is
+ * opened, never per read or write, and the file is then opened by its resolved
+ * path with O_NOFOLLOW, so a link swapped in after the check is refused too.
+ * Swapping an intermediate directory for a symlink between check and use
+ * remains possible: Node has no openat2(RESOLVE_BENEATH).
+ *
+ * Symlinks are stored as given, as OpenSSH's sftp-server does: `readlink`
+ * returns the target verbatim, and an absolute target means a path on the
+ * host, not in the FS. So `symlink('/etc', '/l')` succeeds, but following `/l`
+ * is refused because it leads out of the root; `realpath` returns paths
+ * relative to the root.
+ *
+ * With root `/` there is nothing to escape: no checks are made and every
+ * operation is a plain fs call.
+ */
+export class LocalFS extends NodeFS {
+  /** Real (symlink-free) path of the root on the host. */
+  readonly root: string;
+  private readonly jailed: boolean;
+
+  constructor(options: LocalFSOptions) {
+    // Resolved once, so that containment compares real paths with a real root.
+    let root: string;
+    try {
+      root = fse.realpathSync(normalizePath(options.root));
+    } catch (err) {
+      throw fromErrno(err, options.root);
+    }
+    super(fse, { root });
+    this.root = root;
+    this.jailed = root !== '/';
+  }
+
+  protected override async hostPath(path: string, follow: boolean): Promise<string> {
+    const host = await super.hostPath(path, follow);
+    if (!this.jailed || host === this.root) return host;
+    if (follow) return this.resolveInside(host, path, 0);
+    const parent = await this.resolveInside(posix.dirname(host), path, 0);
+    return posix.join(parent, posix.basename(host));
+  }
+
+  protected override extraOpenFlags(): number {
+    return this.jailed ? (fse.constants.O_NOFOLLOW ?? 0) : 0;
+  }
+
+  /**
+   * The real host path an operation following symlinks would reach from
+   * `host`, even when it does not exist yet; PermissionDenied when that is
+   * outside the root.
+   */
+  private async resolveInside(host: string, path: string, hops: number): Promise<string> {
+    let real: string;
+    try {
+      real = await this.fsp.realpath!(host).then(String);
+    } catch (err) {
+      const parentHost = posix.dirname(host);
+      if (host === this.root || parentHost === host) throw fromErrno(err, path);
+      // Missing (or not a directory): resolve the parent, then see whether the last component is a dangling link.
+      const parent = await this.resolveInside(parentHost, path, hops);
+      const candidate = posix.join(parent, posix.basename(host));
+      let target: string;
+      try {
+        target = String(await this.fsp.readlink!(candidate));
+      } catch {
+        // Not a link: the operation itself will report what is wrong with it.
+        return candidate;
+      }
+      if (hops >= MAX_SYMLINK_HOPS) throw new InvalidPath(path, { message: 'Too many levels of symbolic links' });
+      return this.resolveInside(posix.resolve(parent, target), path, hops + 1);
+    }
+    if (!isInside(this.root, real)) throw new PermissionDenied(path, { message: 'Path resolves outside the exposed root' });
+    return real;
+  }
+}
