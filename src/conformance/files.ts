@@ -214,7 +214,7 @@ export function describeReadWrite(spec: Specifier): void {
     });
 
     spec.lacks('randomAccessWrites', 'a write far beyond the reorder window fails with an FSError or zero-fills, never corrupts', async (fs) => {
-      const far = 256 * 1024 * 1024;
+      const far = 64 * 1024 * 1024;
       const handle = await fs.open('/f', flags('write', 'create'));
       let failed = false;
       try {

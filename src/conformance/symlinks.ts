@@ -110,6 +110,26 @@ export function describeSymlinks(spec: Specifier): void {
       assert.equal(await fs.exists('/link', { followSymlinks: false }), false);
     });
 
+    spec.requires('symlinks', 'posixRename onto a link replaces the link, not its target', async (fs) => {
+      await fs.writeFile('/target', 'untouched');
+      await fs.symlink('/target', '/link');
+      await fs.writeFile('/new', 'replacement');
+      await fs.posixRename('/new', '/link');
+      assert.equal((await fs.lstat('/link')).type, 'file');
+      assert.equal((await fs.readFile('/link')).toString(), 'replacement');
+      assert.equal((await fs.readFile('/target')).toString(), 'untouched');
+    });
+
+    spec.requires('symlinks', 'setstat through a link changes the target (chmod and truncate follow links)', async (fs, features) => {
+      await fs.writeFile('/target', '0123456789');
+      await fs.symlink('/target', '/link');
+      await fs.setstat('/link', { size: 3 });
+      assert.equal((await fs.readFile('/target')).toString(), '012');
+      if (!features.permissions) return;
+      await fs.setstat('/link', { permissions: 0o640 });
+      assert.equal((await fs.stat('/target')).permissions, 0o640);
+    });
+
     spec.requires('symlinks', 'a symlink loop fails with InvalidPath (ELOOP)', async (fs) => {
       await fs.symlink('/b', '/a');
       await fs.symlink('/a', '/b');
@@ -139,6 +159,11 @@ export function describeSymlinks(spec: Specifier): void {
 
     spec.it('a missing parent fails with ResourceNotFound', async (fs) => {
       await assert.rejects(fs.realpath('/missing/child'), ResourceNotFound);
+    });
+
+    spec.it('a parent that is a file fails with NotADirectory', async (fs) => {
+      await fs.writeFile('/f', 'x');
+      await assert.rejects(fs.realpath('/f/child'), NotADirectory);
     });
 
     spec.requires('symlinks', 'resolves symlinks anywhere in the path', async (fs) => {
