@@ -1,84 +1,22 @@
 import { createHash } from 'node:crypto';
-import { constants as hostConstants } from 'node:fs';
+import { constants as hostConstants, promises as hostPromises } from 'node:fs';
 import { FS } from '../fs/FS.js';
-import { AlreadyExists, IsADirectory, PermissionDenied, ResourceNotFound, fromErrno } from '../fs/errors.js';
+import {
+  AlreadyExists,
+  DirectoryNotEmpty,
+  InvalidArgument,
+  IsADirectory,
+  NotADirectory,
+  PermissionDenied,
+  ResourceNotFound,
+  fromErrno,
+} from '../fs/errors.js';
 import { basename, dirname, isInside, normalizePath } from '../fs/path.js';
-import type { DirEntry, FileHandle, FileType, HashAlgorithm, OpenFlags, SetAttributes, StatVFS, Stats } from '../fs/types.js';
+import type { DirEntry, FileHandle, HashAlgorithm, OpenFlags, SetAttributes, StatVFS, Stats } from '../fs/types.js';
+import type { NodeDirName, NodeFSLike, NodePromisesLike, NodeStatFsLike } from './nodefs/fsLike.js';
+import { NodeFileHandle, S_IFDIR, S_IFLNK, S_IFREG, applyAttributes, errno, kindOf, statsFromNode } from './nodefs/handle.js';
 
-/*
- * The structural shape of a Node-`fs`-like object, as little of it as NodeFS
- * uses, so that node:fs, fs-extra, memfs and unionfs all fit without casts.
- * Numbers may be bigints (memfs types them `number | bigint`).
- */
-type NumberLike = number | bigint;
-
-/** What NodeFS reads from a `Stats` object. */
-export interface NodeStatsLike {
-  mode: NumberLike;
-  size: NumberLike;
-  uid: NumberLike;
-  gid: NumberLike;
-  atimeMs: NumberLike;
-  mtimeMs: NumberLike;
-  nlink?: NumberLike;
-}
-
-/** What NodeFS reads from a `StatFs` object (`fs.promises.statfs`). */
-export interface NodeStatFsLike {
-  type?: NumberLike;
-  bsize: NumberLike;
-  blocks: NumberLike;
-  bfree: NumberLike;
-  bavail: NumberLike;
-  files: NumberLike;
-  ffree: NumberLike;
-}
-
-/** The methods NodeFS uses on an `fs.promises.FileHandle`. */
-export interface NodeFileHandleLike {
-  read(buffer: Buffer, offset: number, length: number, position: number | null): Promise<{ bytesRead: number }>;
-  write(buffer: Buffer, offset: number, length: number, position: number | null): Promise<{ bytesWritten: number }>;
-  stat(): Promise<NodeStatsLike>;
-  truncate(length?: number): Promise<void>;
-  utimes(atime: number, mtime: number): Promise<void>;
-  chmod(mode: number): Promise<void>;
-  chown(uid: number, gid: number): Promise<void>;
-  sync?(): Promise<void>;
-  close(): Promise<void>;
-}
-
-/** A name from `readdir`: a string, a Buffer, or a Dirent when `withFileTypes` was given. */
-type NodeDirName = string | Buffer | { name: string | Buffer };
-
-/** The `fs.promises` functions NodeFS uses; the optional ones are feature-detected. */
-export interface NodePromisesLike {
-  open(path: string, flags: number, mode?: number): Promise<NodeFileHandleLike>;
-  stat(path: string): Promise<NodeStatsLike>;
-  lstat(path: string): Promise<NodeStatsLike>;
-  readdir(path: string): Promise<readonly NodeDirName[]>;
-  mkdir(path: string, mode?: number): Promise<unknown>;
-  rmdir(path: string): Promise<void>;
-  unlink(path: string): Promise<void>;
-  rename(from: string, to: string): Promise<void>;
-  chmod(path: string, mode: number): Promise<void>;
-  chown(path: string, uid: number, gid: number): Promise<void>;
-  utimes(path: string, atime: number, mtime: number): Promise<void>;
-  truncate(path: string, length?: number): Promise<void>;
-  opendir?(path: string, options?: { bufferSize?: number }): Promise<AsyncIterable<{ name: string | Buffer }>>;
-  symlink?(target: string, path: string): Promise<void>;
-  readlink?(path: string): Promise<string | Buffer>;
-  realpath?(path: string): Promise<string | Buffer>;
-  link?(existingPath: string, newPath: string): Promise<void>;
-  copyFile?(from: string, to: string, mode?: number): Promise<void>;
-  statfs?(path: string): Promise<NodeStatFsLike>;
-}
-
-/** Any object with Node's `fs.promises` API: node:fs, fs-extra, memfs, unionfs... */
-export interface NodeFSLike {
-  promises: NodePromisesLike;
-  /** Open-flag values of that fs; node:fs's are used when absent. */
-  constants?: Partial<Record<'O_RDONLY' | 'O_WRONLY' | 'O_RDWR' | 'O_CREAT' | 'O_EXCL' | 'O_TRUNC' | 'O_APPEND' | 'COPYFILE_EXCL', number>>;
-}
+export type { NodeFileHandleLike, NodeFSLike, NodePromisesLike, NodeStatFsLike, NodeStatsLike } from './nodefs/fsLike.js';
 
 export interface NodeFSOptions {
   /**
@@ -94,108 +32,10 @@ const LISTDIR_BATCH = 32;
 /** Chunk size when hashing: large reads keep the syscall count low. */
 const HASH_CHUNK = 256 * 1024;
 
-const S_IFMT = 0o170000;
-const fileTypes: Record<number, FileType> = { 0o100000: 'file', 0o040000: 'directory', 0o120000: 'symlink' };
-
-/** Converts Node stats into the contract's Stats (seconds, 0o7777 permissions). */
-function statsFromNode(stats: NodeStatsLike): Stats {
-  const mode = Number(stats.mode);
-  return {
-    type: fileTypes[mode & S_IFMT] ?? 'other',
-    size: Number(stats.size),
-    permissions: mode & 0o7777,
-    uid: Number(stats.uid),
-    gid: Number(stats.gid),
-    atime: Number(stats.atimeMs) / 1000,
-    mtime: Number(stats.mtimeMs) / 1000,
-    ...(stats.nlink !== undefined ? { nlink: Number(stats.nlink) } : {}),
-  };
-}
-
-/** Runs one fs call and translates its error: the single errno→FSError point of this backend. */
-async function errno<T>(path: string, operation: Promise<T>): Promise<T> {
-  try {
-    return await operation;
-  } catch (err) {
-    throw fromErrno(err, path);
-  }
-}
-
 function nameOf(entry: NodeDirName): string {
   if (typeof entry === 'string') return entry;
   if (Buffer.isBuffer(entry)) return entry.toString();
   return String(entry.name);
-}
-
-/** Fills the half of an (atime, mtime) pair a client left out from the current stats. */
-async function applyAttributes(
-  path: string,
-  attrs: SetAttributes,
-  ops: {
-    stat(): Promise<NodeStatsLike>;
-    truncate(size: number): Promise<void>;
-    chmod(mode: number): Promise<void>;
-    chown(uid: number, gid: number): Promise<void>;
-    utimes(atime: number, mtime: number): Promise<void>;
-  },
-): Promise<void> {
-  // OpenSSH's order: size, permissions, owner, times (last, since truncate would bump mtime).
-  if (attrs.size !== undefined) await errno(path, ops.truncate(attrs.size));
-  if (attrs.permissions !== undefined) await errno(path, ops.chmod(attrs.permissions & 0o7777));
-  const needsOwner = attrs.uid !== undefined || attrs.gid !== undefined;
-  const needsTimes = attrs.atime !== undefined || attrs.mtime !== undefined;
-  const partial = (needsOwner && (attrs.uid === undefined || attrs.gid === undefined)) || (needsTimes && (attrs.atime === undefined || attrs.mtime === undefined));
-  const current = partial ? statsFromNode(await errno(path, ops.stat())) : undefined;
-  if (needsOwner) await errno(path, ops.chown(attrs.uid ?? current!.uid, attrs.gid ?? current!.gid));
-  if (needsTimes) await errno(path, ops.utimes(attrs.atime ?? current!.atime, attrs.mtime ?? current!.mtime));
-}
-
-/** An open file of a NodeFS: positioned reads and writes straight on the fs handle. */
-class NodeFileHandle implements FileHandle {
-  readonly fsync?: () => Promise<void>;
-
-  constructor(
-    private readonly handle: NodeFileHandleLike,
-    private readonly path: string,
-    private readonly append: boolean,
-  ) {
-    const sync = handle.sync;
-    if (typeof sync === 'function') this.fsync = () => errno(this.path, sync.call(handle));
-  }
-
-  async read(offset: number, length: number): Promise<Buffer> {
-    const buffer = Buffer.allocUnsafe(length);
-    const { bytesRead } = await errno(this.path, this.handle.read(buffer, 0, length, offset));
-    return buffer.subarray(0, bytesRead);
-  }
-
-  async write(offset: number, data: Buffer): Promise<void> {
-    // In append mode the position is left to O_APPEND: pwrite's treatment of it is platform-dependent.
-    for (let done = 0; done < data.length; ) {
-      const position = this.append ? null : offset + done;
-      const { bytesWritten } = await errno(this.path, this.handle.write(data, done, data.length - done, position));
-      done += bytesWritten;
-    }
-  }
-
-  async stat(): Promise<Stats> {
-    return statsFromNode(await errno(this.path, this.handle.stat()));
-  }
-
-  setstat(attrs: SetAttributes): Promise<void> {
-    const handle = this.handle;
-    return applyAttributes(this.path, attrs, {
-      stat: () => handle.stat(),
-      truncate: (size) => handle.truncate(size),
-      chmod: (mode) => handle.chmod(mode),
-      chown: (uid, gid) => handle.chown(uid, gid),
-      utimes: (atime, mtime) => handle.utimes(atime, mtime),
-    });
-  }
-
-  close(): Promise<void> {
-    return errno(this.path, this.handle.close());
-  }
 }
 
 /**
@@ -216,12 +56,15 @@ export class NodeFS extends FS {
   /** Host path of the FS's `/`, without a trailing slash (empty for `/`). */
   protected readonly rootPrefix: string;
   private readonly flagValues: Required<NonNullable<NodeFSLike['constants']>>;
+  /** The real disk: the kernel enforces rename's rules, which in-memory fs-likes skip. */
+  private readonly kernelChecked: boolean;
 
   constructor(fsLike: NodeFSLike, options: NodeFSOptions = {}) {
     super();
     this.fsp = fsLike.promises;
     const root = normalizePath(options.root ?? '/');
     this.rootPrefix = root === '/' ? '' : root;
+    this.kernelChecked = fsLike.promises === hostPromises;
     this.flagValues = { ...hostConstants, ...fsLike.constants } as Required<NonNullable<NodeFSLike['constants']>>;
     const fsp = this.fsp;
     if (typeof fsp.statfs === 'function') this.statvfs = (path) => this.statvfsWith(fsp.statfs!.bind(fsp), path);
@@ -263,17 +106,18 @@ export class NodeFS extends FS {
   }
 
   async open(path: string, flags: OpenFlags, attrs: SetAttributes = {}): Promise<FileHandle> {
-    const host = await this.hostPath(path, true);
+    // O_CREAT|O_EXCL never follows a final symlink (it fails with EEXIST), so neither does its check.
+    const host = await this.hostPath(path, !(flags.create && flags.exclusive));
     // As OpenSSH: the mode applies (through the umask) only when the file is created.
     const handle = await errno(path, this.fsp.open(host, this.openFlags(flags), attrs.permissions ?? 0o666));
     try {
       // Opening a directory succeeds in POSIX; refuse it here rather than on every read.
-      if ((Number((await handle.stat()).mode) & S_IFMT) === 0o040000) throw new IsADirectory(path);
+      if (kindOf(await handle.stat()) === S_IFDIR) throw new IsADirectory(path);
     } catch (err) {
       await handle.close().catch(() => {});
       throw fromErrno(err, path);
     }
-    return new NodeFileHandle(handle, path, flags.append);
+    return new NodeFileHandle(handle, path, flags);
   }
 
   async *listdir(path: string): AsyncIterable<DirEntry> {
@@ -367,7 +211,7 @@ export class NodeFS extends FS {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EPERM' || code === 'EISDIR') {
         const stats = await this.fsp.lstat(host).catch(() => undefined);
-        if (stats && (Number(stats.mode) & S_IFMT) === 0o040000) throw new IsADirectory(path);
+        if (stats && kindOf(stats) === S_IFDIR) throw new IsADirectory(path);
       }
       throw fromErrno(err, path);
     }
@@ -375,7 +219,33 @@ export class NodeFS extends FS {
 
   async posixRename(from: string, to: string): Promise<void> {
     const [hostFrom, hostTo] = await Promise.all([this.hostPath(from, false), this.hostPath(to, false)]);
+    if (!this.kernelChecked) return this.emulatedPosixRename(hostFrom, hostTo, from, to);
     await errno(from, this.fsp.rename(hostFrom, hostTo));
+  }
+
+  /**
+   * rename(2)'s rules, checked by hand for fs-likes that skip them (memfs moves
+   * a directory into itself or over a file, and follows a symlink it renames).
+   */
+  private async emulatedPosixRename(hostFrom: string, hostTo: string, from: string, to: string): Promise<void> {
+    const fsp = this.fsp;
+    const [source, target] = await Promise.all([errno(from, fsp.lstat(hostFrom)), fsp.lstat(hostTo).catch(() => undefined)]);
+    if (hostFrom === hostTo) return;
+    if (kindOf(source) === S_IFDIR) {
+      if (hostTo.startsWith(hostFrom + '/')) throw new InvalidArgument(to, { message: 'Cannot move a directory inside itself' });
+      if (target && kindOf(target) !== S_IFDIR) throw new NotADirectory(to);
+      if (target && (await errno(to, fsp.readdir(hostTo))).length > 0) throw new DirectoryNotEmpty(to);
+    } else if (target && kindOf(target) === S_IFDIR) {
+      throw new IsADirectory(to);
+    }
+    if (kindOf(source) === S_IFLNK && fsp.readlink && fsp.symlink) {
+      const linkTarget = String(await errno(from, fsp.readlink(hostFrom)));
+      if (target) await errno(to, fsp.unlink(hostTo));
+      await errno(to, fsp.symlink(linkTarget, hostTo));
+      await errno(from, fsp.unlink(hostFrom));
+      return;
+    }
+    await errno(from, fsp.rename(hostFrom, hostTo));
   }
 
   /**
@@ -388,7 +258,7 @@ export class NodeFS extends FS {
     if (typeof fsp.link === 'function') {
       const [hostFrom, hostTo] = await Promise.all([this.hostPath(from, false), this.hostPath(to, false)]);
       const stats = await errno(from, fsp.lstat(hostFrom));
-      if ((Number(stats.mode) & S_IFMT) === 0o100000) {
+      if (kindOf(stats) === S_IFREG) {
         try {
           await fsp.link(hostFrom, hostTo);
         } catch (err) {
@@ -407,13 +277,18 @@ export class NodeFS extends FS {
   override async symlink(target: string, linkPath: string): Promise<void> {
     const fsp = this.fsp;
     if (typeof fsp.symlink !== 'function') return super.symlink(target, linkPath);
-    await errno(linkPath, fsp.symlink(target, await this.hostPath(linkPath, false)));
+    // An absolute target names an FS path: stored under the root so that the OS follows it there.
+    const stored = target.startsWith('/') && this.rootPrefix !== '' ? this.rootPrefix + (target === '/' ? '' : target) : target;
+    await errno(linkPath, fsp.symlink(stored, await this.hostPath(linkPath, false)));
   }
 
   override async readlink(path: string): Promise<string> {
     const fsp = this.fsp;
     if (typeof fsp.readlink !== 'function') return super.readlink(path);
-    return String(await errno(path, fsp.readlink(await this.hostPath(path, false))));
+    const stored = String(await errno(path, fsp.readlink(await this.hostPath(path, false))));
+    const root = this.rootPrefix;
+    if (root !== '' && (stored === root || stored.startsWith(root + '/'))) return stored.slice(root.length) || '/';
+    return stored;
   }
 
   /**
@@ -460,7 +335,7 @@ export class NodeFS extends FS {
     const [hostFrom, hostTo] = await Promise.all([this.hostPath(from, true), this.hostPath(to, true)]);
     // copyFile of a directory can leave an empty target behind before failing; refuse it first.
     const stats = await errno(from, this.fsp.stat(hostFrom));
-    if ((Number(stats.mode) & S_IFMT) === 0o040000) throw new IsADirectory(from);
+    if (kindOf(stats) === S_IFDIR) throw new IsADirectory(from);
     await errno(to, copyFile(hostFrom, hostTo, overwrite ? 0 : this.flagValues.COPYFILE_EXCL));
   }
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, realpath, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readlink, realpath, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -110,18 +110,25 @@ describe('LocalFS jail', () => {
     assert.equal(await fs.realpath('/to-dir/not-yet'), '/dir/not-yet');
   });
 
-  it('stores an absolute symlink target as given but refuses following it out of the root', async () => {
-    const { sandbox: other, fs: own } = await makeSandbox();
+  it('reads an absolute target a client gives as an FS path: stored under the root, readlink shows it as given', async () => {
+    const { sandbox: other, root: ownRoot, fs: own } = await makeSandbox();
     try {
-      await own.symlink('/etc', '/abs');
-      assert.equal(await own.readlink('/abs'), '/etc');
-      assert.equal((await own.lstat('/abs')).type, 'symlink');
-      // '/etc' is a host path, as the OS reads it, and it is outside the root.
-      await assert.rejects(own.stat('/abs'), PermissionDenied);
-      await assert.rejects(own.listdirAll('/abs'), PermissionDenied);
+      await own.symlink('/dir/file.txt', '/abs');
+      await own.symlink('/etc', '/abs-etc');
+      assert.equal(await own.readlink('/abs'), '/dir/file.txt');
+      assert.equal(await own.readlink('/abs-etc'), '/etc');
+      assert.equal((await own.readFile('/abs')).toString(), 'inside');
+      // On disk the target carries the root, so the OS follows it inside: /etc is the root's, not the host's.
+      assert.equal(await readlink(join(ownRoot, 'abs')), join(ownRoot, 'dir/file.txt'));
+      await assert.rejects(own.stat('/abs-etc'), ResourceNotFound);
     } finally {
       await rm(other, { recursive: true, force: true });
     }
+  });
+
+  it('shows a host-absolute target outside the root verbatim, and refuses following it', async () => {
+    assert.equal(await fs.readlink('/to-etc'), '/etc');
+    await assert.rejects(fs.stat('/to-etc'), PermissionDenied);
   });
 
   it('reports realpath relative to the root, the missing last component allowed, a missing parent not', async () => {
