@@ -27,6 +27,7 @@ export interface ConformanceTarget {
   cleanup?: () => Promise<void>;
 }
 
+/** Makes a fresh, empty filesystem; called once per test. */
 export type ConformanceFactory = () => Promise<ConformanceTarget>;
 
 /**
@@ -46,6 +47,7 @@ export interface Specifier {
   lacks(feature: keyof ConformanceFeatures, title: string, test: ConformanceTest): void;
 }
 
+/** Binds the node:test registration functions to one factory and feature set. */
 export function makeSpecifier(factory: ConformanceFactory, features: ConformanceFeatures): Specifier {
   // A fresh FS per test keeps tests independent: no ordering, no leftovers.
   const run = (test: ConformanceTest) => async (t: TestContext) => {
