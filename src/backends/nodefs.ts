@@ -29,6 +29,8 @@ export interface NodeFSOptions {
 
 /** How many entries of a listing are lstat'ed concurrently: enough to overlap I/O, few enough to stay lazy. */
 const LISTDIR_BATCH = 32;
+/** Entries Node's `Dir` reads per readdir(3) batch; small values make iteration itself the bottleneck. */
+const DIR_BUFFER = 128;
 /** Chunk size when hashing: large reads keep the syscall count low. */
 const HASH_CHUNK = 256 * 1024;
 
@@ -122,22 +124,27 @@ export class NodeFS extends FS {
 
   async *listdir(path: string): AsyncIterable<DirEntry> {
     const host = await this.hostPath(path, true);
-    const names = this.directoryNames(host, path);
+    // One batch is lstat'ed while the next batch's names are read: two batches in flight at most.
+    let pending: Promise<DirEntry[]> | undefined;
     let batch: string[] = [];
-    for await (const name of names) {
+    for await (const name of this.directoryNames(host, path)) {
       batch.push(name);
-      if (batch.length >= LISTDIR_BATCH) {
-        yield* await this.lstatBatch(host, path, batch);
-        batch = [];
-      }
+      if (batch.length < LISTDIR_BATCH) continue;
+      const next = this.lstatBatch(host, path, batch);
+      // Handled when awaited below; the no-op only stops it counting as unhandled meanwhile.
+      next.catch(() => {});
+      batch = [];
+      if (pending) yield* await pending;
+      pending = next;
     }
+    if (pending) yield* await pending;
     if (batch.length > 0) yield* await this.lstatBatch(host, path, batch);
   }
 
   private async *directoryNames(host: string, path: string): AsyncIterable<string> {
     const fsp = this.fsp;
     if (typeof fsp.opendir === 'function') {
-      const dir = await errno(path, fsp.opendir(host, { bufferSize: LISTDIR_BATCH }));
+      const dir = await errno(path, fsp.opendir(host, { bufferSize: DIR_BUFFER }));
       const iterator = dir[Symbol.asyncIterator]();
       try {
         for (;;) {
