@@ -26,11 +26,17 @@ export interface LocalFSOptions {
  * Swapping an intermediate directory for a symlink between check and use
  * remains possible: Node has no openat2(RESOLVE_BENEATH).
  *
- * Symlinks are stored as given, as OpenSSH's sftp-server does: `readlink`
- * returns the target verbatim, and an absolute target means a path on the
- * host, not in the FS. So `symlink('/etc', '/l')` succeeds, but following `/l`
- * is refused because it leads out of the root; `realpath` returns paths
- * relative to the root.
+ * Symlink targets are FS paths, as the FS contract (and a chrooted OpenSSH)
+ * reads them: a relative target is stored as given; an absolute one, such as
+ * `/data/x`, is stored on disk under the root (`<root>/data/x`) so that the OS
+ * follows it to the same place, and `readlink` strips the root again, so a
+ * client gets back exactly what it stored. A link already on the disk whose
+ * target lies outside the root (`/etc`, `../outside`) is shown verbatim by
+ * `readlink`, but following it (stat, open, listdir, a path through it) fails
+ * with PermissionDenied. We deviate from storing absolute targets verbatim (as
+ * an un-chrooted OpenSSH does) because the OS would then read `/data/x` as a
+ * host path, and every absolute link a client made would point out of the
+ * jail. `realpath` returns paths relative to the root.
  *
  * With root `/` there is nothing to escape: no checks are made and every
  * operation is a plain fs call.

@@ -58,6 +58,8 @@ export class NodeFS extends FS {
   /** Host path of the FS's `/`, without a trailing slash (empty for `/`). */
   protected readonly rootPrefix: string;
   private readonly flagValues: Required<NonNullable<NodeFSLike['constants']>>;
+  /** Real path of the root, found on the first realpath. */
+  private realRoot?: Promise<string>;
   /** The real disk: the kernel enforces rename's rules, which in-memory fs-likes skip. */
   private readonly kernelChecked: boolean;
 
@@ -91,11 +93,10 @@ export class NodeFS extends FS {
     return 0;
   }
 
-  /** Maps a host path back to an FS path; PermissionDenied when it lies outside the root. */
-  protected fsPathOf(hostPath: string, path: string): string {
-    const root = this.rootPrefix || '/';
-    if (!isInside(root, hostPath)) throw new PermissionDenied(path, { message: 'Path resolves outside the exposed root' });
-    return hostPath.slice(this.rootPrefix.length) || '/';
+  /** Maps a real host path back to an FS path; PermissionDenied when it lies outside the real root. */
+  private fsPathOf(hostPath: string, path: string, realRoot: string): string {
+    if (!isInside(realRoot, hostPath)) throw new PermissionDenied(path, { message: 'Path resolves outside the exposed root' });
+    return realRoot === '/' ? hostPath : hostPath.slice(realRoot.length) || '/';
   }
 
   private openFlags(flags: OpenFlags): number {
@@ -107,6 +108,11 @@ export class NodeFS extends FS {
     return n | this.extraOpenFlags();
   }
 
+  /**
+   * Opens with the numeric open(2) flags of the fs-like. Of `attrs` only the
+   * permissions are used, as the mode of a created file (the umask applies),
+   * as OpenSSH's sftp-server does.
+   */
   async open(path: string, flags: OpenFlags, attrs: SetAttributes = {}): Promise<FileHandle> {
     // O_CREAT|O_EXCL never follows a final symlink (it fails with EEXIST), so neither does its check.
     const host = await this.hostPath(path, !(flags.create && flags.exclusive));
@@ -307,7 +313,11 @@ export class NodeFS extends FS {
     if (typeof fsp.realpath !== 'function') return super.realpath(path);
     path = normalizePath(path);
     const realpath = fsp.realpath.bind(fsp);
-    const resolve = async (fsPath: string) => this.fsPathOf(String(await errno(fsPath, realpath(await this.hostPath(fsPath, true)))), fsPath);
+    // The root itself may be reached through a symlink (macOS's /tmp); results are compared with its real path.
+    const rootPrefix = this.rootPrefix;
+    this.realRoot ??= rootPrefix === '' ? Promise.resolve('/') : realpath(rootPrefix).then(String, () => rootPrefix);
+    const realRoot = await this.realRoot;
+    const resolve = async (fsPath: string) => this.fsPathOf(String(await errno(fsPath, realpath(await this.hostPath(fsPath, true)))), fsPath, realRoot);
     try {
       return await resolve(path);
     } catch (err) {

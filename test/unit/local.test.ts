@@ -131,6 +131,15 @@ describe('LocalFS jail', () => {
     await assert.rejects(fs.stat('/to-etc'), PermissionDenied);
   });
 
+  it('works with a root given through a symlink, and still jails it', async () => {
+    await symlink('root', join(sandbox, 'root-link'));
+    const viaLink = new LocalFS({ root: join(sandbox, 'root-link') });
+    assert.equal(viaLink.root, root);
+    assert.equal((await viaLink.readFile('/dir/file.txt')).toString(), 'inside');
+    assert.equal(await viaLink.realpath('/to-dir'), '/dir');
+    await assert.rejects(viaLink.stat('/to-outside'), PermissionDenied);
+  });
+
   it('reports realpath relative to the root, the missing last component allowed, a missing parent not', async () => {
     assert.equal(await fs.realpath('/'), '/');
     assert.equal(await fs.realpath('/dir/../dir/file.txt'), '/dir/file.txt');

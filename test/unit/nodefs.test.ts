@@ -166,4 +166,19 @@ describe('NodeFS root prefix over node:fs', () => {
       await rm(root, { recursive: true, force: true });
     }
   });
+
+  it('reports realpath relative to a root given through a symlink', async () => {
+    const sandbox = await mkdtemp(join(tmpdir(), 'sftp-expose-nodefs-'));
+    try {
+      nodeFs.mkdirSync(join(sandbox, 'real'));
+      nodeFs.mkdirSync(join(sandbox, 'real', 'd'));
+      nodeFs.symlinkSync('real', join(sandbox, 'via-link'));
+      const fs = new NodeFS(nodeFs, { root: join(sandbox, 'via-link') });
+      assert.equal(await fs.realpath('/d'), '/d');
+      assert.equal(await fs.realpath('/d/new'), '/d/new');
+      assert.equal(await fs.realpath('/'), '/');
+    } finally {
+      await rm(sandbox, { recursive: true, force: true });
+    }
+  });
 });
