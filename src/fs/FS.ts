@@ -85,6 +85,11 @@ export abstract class FS {
     return resolved;
   }
 
+  /** True for a filesystem that refuses every change; the server then offers nothing that writes. */
+  get isReadOnly(): boolean {
+    return false;
+  }
+
   /** Releases what the FS holds (connections, clients). The default holds nothing. */
   async close(): Promise<void> {}
 

@@ -76,6 +76,13 @@ export interface FileHandle {
   close(): Promise<void>;
   /** Present when the backend can make written data durable on request. */
   fsync?(): Promise<void>;
+  /**
+   * Present when a write can be abandoned (a session dropped mid-upload): the
+   * backend discards what was written instead of publishing it, as an object
+   * store must. Backends without it are closed normally, as OpenSSH leaves a
+   * partial file behind for `put -a` to resume.
+   */
+  abort?(): Promise<void>;
 }
 
 export function isDirectory(stats: Stats): boolean {

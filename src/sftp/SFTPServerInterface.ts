@@ -1,0 +1,187 @@
+import type { FS } from '../fs/FS.js';
+import { IsADirectory, PermissionDenied } from '../fs/errors.js';
+import { normalizePath } from '../fs/path.js';
+import type { DirEntry, FileHandle, OpenFlags } from '../fs/types.js';
+import { statsToWire, wireToSetAttributes } from './attrs.js';
+import { formatLongname } from './longname.js';
+import type { WireAttrs } from './protocol/codec.js';
+import { OpenFlag } from './protocol/constants.js';
+import type { NameEntry } from './protocol/messages.js';
+
+/** A file opened by OPEN: the backend's handle and how it was opened. */
+export interface OpenFile {
+  path: string;
+  flags: OpenFlags;
+  file: FileHandle;
+}
+
+/** A directory opened by OPENDIR: a lazy listing read batch by batch. */
+export interface OpenDirectory {
+  path: string;
+  entries: AsyncIterator<DirEntry>;
+  /** An entry read ahead (to report OPENDIR errors early, or one that did not fit a batch). */
+  lookahead?: DirEntry;
+  done: boolean;
+}
+
+export interface SFTPServerInterfaceOptions {
+  /** The directory relative paths start from (the user's home). Default `/`. */
+  home?: string;
+}
+
+/** How many entries one READDIR reply carries at most, and its size budget. */
+export interface ReaddirBudget {
+  maxEntries: number;
+  maxBytes: number;
+}
+
+/** Converts SFTP pflags to the FS's open flags, as OpenSSH's sftp-server reads them. */
+export function openFlagsFromPflags(pflags: number): OpenFlags {
+  const create = (pflags & OpenFlag.CREAT) !== 0;
+  return {
+    read: (pflags & OpenFlag.READ) !== 0 || (pflags & OpenFlag.WRITE) === 0,
+    write: (pflags & OpenFlag.WRITE) !== 0,
+    append: (pflags & OpenFlag.APPEND) !== 0,
+    create,
+    truncate: (pflags & OpenFlag.TRUNC) !== 0,
+    exclusive: create && (pflags & OpenFlag.EXCL) !== 0,
+  };
+}
+
+/**
+ * One method per SFTP request, mapping the request onto the FS. Subclass it
+ * to change what a request does (paramiko style); the Session owns the wire,
+ * the handle table and error translation. Paths arrive as the client sent
+ * them and are resolved against the home directory here.
+ */
+export class SFTPServerInterface {
+  readonly home: string;
+
+  constructor(readonly fs: FS, options: SFTPServerInterfaceOptions = {}) {
+    this.home = normalizePath(options.home ?? '/');
+  }
+
+  /** A client path as an absolute FS path. */
+  resolve(path: string): string {
+    return normalizePath(path, this.home);
+  }
+
+  async open(path: string, pflags: number, attrs: WireAttrs): Promise<OpenFile> {
+    const resolved = this.resolve(path);
+    const flags = openFlagsFromPflags(pflags);
+    const file = await this.fs.open(resolved, flags, wireToSetAttributes(attrs));
+    return { path: resolved, flags, file };
+  }
+
+  async close(open: OpenFile): Promise<void> {
+    await open.file.close();
+  }
+
+  /** Reads up to `length` bytes; an empty buffer means end of file. */
+  async read(open: OpenFile, offset: number, length: number): Promise<Buffer> {
+    if (!open.flags.read) throw new PermissionDenied(open.path, { message: 'File was not opened for reading' });
+    return open.file.read(offset, length);
+  }
+
+  async write(open: OpenFile, offset: number, data: Buffer): Promise<void> {
+    if (!open.flags.write) throw new PermissionDenied(open.path, { message: 'File was not opened for writing' });
+    await open.file.write(offset, data);
+  }
+
+  async fstat(open: OpenFile): Promise<WireAttrs> {
+    return statsToWire(await open.file.stat());
+  }
+
+  async fsetstat(open: OpenFile, attrs: WireAttrs): Promise<void> {
+    await open.file.setstat(wireToSetAttributes(attrs));
+  }
+
+  async opendir(path: string): Promise<OpenDirectory> {
+    const resolved = this.resolve(path);
+    const entries = this.fs.listdir(resolved)[Symbol.asyncIterator]();
+    // Pull the first entry now: a missing directory or a file must fail OPENDIR, not the first READDIR.
+    const first = await entries.next();
+    return { path: resolved, entries, lookahead: first.done ? undefined : first.value, done: first.done === true };
+  }
+
+  /** The next batch of entries; an empty batch means the listing is over. */
+  async readdir(dir: OpenDirectory, budget: ReaddirBudget): Promise<NameEntry[]> {
+    const batch: NameEntry[] = [];
+    let bytes = 0;
+    const now = Date.now() / 1000;
+    while (batch.length < budget.maxEntries) {
+      let entry = dir.lookahead;
+      dir.lookahead = undefined;
+      if (!entry) {
+        if (dir.done) break;
+        const next = await dir.entries.next();
+        if (next.done) {
+          dir.done = true;
+          break;
+        }
+        entry = next.value;
+      }
+      const named: NameEntry = { filename: entry.name, longname: formatLongname(entry.name, entry.stats, now), attrs: statsToWire(entry.stats) };
+      const size = 2 * Buffer.byteLength(entry.name) + 128;
+      if (batch.length > 0 && bytes + size > budget.maxBytes) {
+        dir.lookahead = entry;
+        break;
+      }
+      bytes += size;
+      batch.push(named);
+    }
+    return batch;
+  }
+
+  async closedir(dir: OpenDirectory): Promise<void> {
+    if (!dir.done) await dir.entries.return?.();
+  }
+
+  async stat(path: string): Promise<WireAttrs> {
+    return statsToWire(await this.fs.stat(this.resolve(path)));
+  }
+
+  async lstat(path: string): Promise<WireAttrs> {
+    return statsToWire(await this.fs.lstat(this.resolve(path)));
+  }
+
+  async setstat(path: string, attrs: WireAttrs): Promise<void> {
+    await this.fs.setstat(this.resolve(path), wireToSetAttributes(attrs));
+  }
+
+  async remove(path: string): Promise<void> {
+    const resolved = this.resolve(path);
+    if (resolved === '/') throw new IsADirectory(resolved);
+    await this.fs.remove(resolved);
+  }
+
+  async mkdir(path: string, attrs: WireAttrs): Promise<void> {
+    await this.fs.mkdir(this.resolve(path), wireToSetAttributes(attrs));
+  }
+
+  async rmdir(path: string): Promise<void> {
+    await this.fs.rmdir(this.resolve(path));
+  }
+
+  async realpath(path: string): Promise<string> {
+    return this.fs.realpath(this.resolve(path));
+  }
+
+  async rename(oldPath: string, newPath: string): Promise<void> {
+    await this.fs.rename(this.resolve(oldPath), this.resolve(newPath));
+  }
+
+  async posixRename(oldPath: string, newPath: string): Promise<void> {
+    await this.fs.posixRename(this.resolve(oldPath), this.resolve(newPath));
+  }
+
+  async readlink(path: string): Promise<string> {
+    return this.fs.readlink(this.resolve(path));
+  }
+
+  /** The target is stored as the client gave it (relative targets stay relative). */
+  async symlink(targetPath: string, linkPath: string): Promise<void> {
+    if (targetPath.includes('\0')) normalizePath(targetPath);
+    await this.fs.symlink(targetPath, this.resolve(linkPath));
+  }
+}

@@ -1,0 +1,322 @@
+import { EventEmitter } from 'node:events';
+import type { Readable, Writable } from 'node:stream';
+import { silentLogger, type Logger } from '../logger.js';
+import { builtinExtensions, type Extension, type ExtensionContext } from './extensions.js';
+import { HandleQueue } from './HandleQueue.js';
+import { defaultSessionLimits, type SessionLimits } from './limits.js';
+import { MalformedPacket, PacketFramer, PacketReader } from './protocol/codec.js';
+import { PacketType, SFTP_VERSION, StatusCode } from './protocol/constants.js';
+import * as msg from './protocol/messages.js';
+import type { OpenDirectory, OpenFile, SFTPServerInterface } from './SFTPServerInterface.js';
+import { SFTPStatusError, translateErrors } from './translateErrors.js';
+
+/** Where a session's bytes come from and go to: an SSH channel, or stdin/stdout. */
+export interface SessionTransport {
+  readable: Readable;
+  writable: Writable;
+  /** Ends the transport (the session is over, or the peer broke the protocol). */
+  close(): void;
+}
+
+export interface SessionOptions {
+  limits?: Partial<SessionLimits>;
+  logger?: Logger;
+  /** Extensions on offer, before filtering by what the FS can do. Default: all built in. */
+  extensions?: Extension[];
+}
+
+type HandleEntry =
+  | { kind: 'file'; open: OpenFile; queue: HandleQueue }
+  | { kind: 'directory'; dir: OpenDirectory; queue: HandleQueue };
+
+type Handler<T extends msg.RequestType> = (request: msg.RequestOf<T>) => Promise<Buffer>;
+
+const HANDLE_BYTES = 4;
+
+/**
+ * One SFTP conversation. Requests are worked on concurrently (clients keep
+ * dozens in flight), replies go out as they complete with the request's id.
+ * Requests on one handle keep their order (see HandleQueue). The session
+ * bounds what it holds: open handles, requests in flight, packet size; past
+ * the in-flight bound it stops reading, and SSH flow control slows the client.
+ */
+export class Session extends EventEmitter {
+  readonly limits: SessionLimits;
+  private readonly logger: Logger;
+  private readonly framer: PacketFramer;
+  private readonly handles = new Map<number, HandleEntry>();
+  private readonly extensions: Map<string, Extension>;
+  private readonly extensionContext: ExtensionContext;
+  private nextHandle = 1;
+  private initialized = false;
+  private closed = false;
+  private inFlight = 0;
+  private backlog: Buffer[] = [];
+  private outputBlocked = false;
+  /** The client sent EOF: finish what it asked for, then end the session. */
+  private inputEnded = false;
+
+  constructor(private readonly transport: SessionTransport, readonly si: SFTPServerInterface, options: SessionOptions = {}) {
+    super();
+    this.limits = { ...defaultSessionLimits, ...options.limits };
+    this.logger = options.logger ?? silentLogger;
+    this.framer = new PacketFramer(this.limits.maxPacketLength);
+    const readOnly = si.fs.isReadOnly;
+    const offered = (options.extensions ?? builtinExtensions).filter((ext) => ext.isAvailable(si.fs) && !(readOnly && ext.writes));
+    this.extensions = new Map(offered.map((ext) => [ext.name, ext]));
+    this.extensionContext = {
+      si,
+      limits: this.limits,
+      withFile: (handle, mode, operation) => {
+        const entry = this.fileEntry(handle);
+        return entry.queue[mode](() => operation(entry.open));
+      },
+    };
+
+    transport.readable.on('data', (chunk: Buffer) => this.receive(chunk));
+    transport.readable.on('end', () => {
+      this.inputEnded = true;
+      this.pump();
+    });
+    transport.readable.on('close', () => this.shutdown('channel closed'));
+    transport.readable.on('error', (error: Error) => this.shutdown(`channel error: ${error.message}`));
+    transport.writable.on('error', (error: Error) => this.shutdown(`channel error: ${error.message}`));
+    transport.writable.on('drain', () => {
+      this.outputBlocked = false;
+      this.pump();
+    });
+  }
+
+  /** Number of open file and directory handles. */
+  get openHandles(): number {
+    return this.handles.size;
+  }
+
+  private receive(chunk: Buffer): void {
+    if (this.closed) return;
+    try {
+      for (const packet of this.framer.push(chunk)) this.backlog.push(packet);
+    } catch (error) {
+      this.logger.warn('malformed packet stream, ending the session', { error: (error as Error).message });
+      this.shutdown('malformed packet stream', true);
+      return;
+    }
+    this.pump();
+  }
+
+  /** Starts backlogged requests while the in-flight bound and the output allow. */
+  private pump(): void {
+    while (!this.closed && this.backlog.length > 0 && this.inFlight < this.limits.maxInFlight && !this.outputBlocked) {
+      this.dispatch(this.backlog.shift()!);
+    }
+    if (this.closed) return;
+    if (this.inputEnded && this.backlog.length === 0 && this.inFlight === 0) {
+      this.shutdown('client closed the channel', true);
+      return;
+    }
+    const busy = this.backlog.length > 0;
+    if (busy && !this.transport.readable.isPaused()) this.transport.readable.pause();
+    else if (!busy && this.transport.readable.isPaused()) this.transport.readable.resume();
+  }
+
+  private dispatch(body: Buffer): void {
+    let request: msg.Request | msg.InitRequest;
+    try {
+      request = msg.decodeRequest(body);
+    } catch (error) {
+      this.answerUndecodable(body, error as MalformedPacket);
+      return;
+    }
+    if (request.type === PacketType.INIT) {
+      this.init(request.version);
+      return;
+    }
+    if (!this.initialized) {
+      this.logger.warn('request before INIT, ending the session', { type: request.type });
+      this.shutdown('request before INIT', true);
+      return;
+    }
+    this.inFlight++;
+    const handler = this.handlers[request.type] as Handler<typeof request.type>;
+    handler(request as never)
+      .catch((error: unknown) => {
+        const status = translateErrors(error, this.logger);
+        return msg.encodeStatus(request.id, status.code, status.message);
+      })
+      .then((reply) => {
+        this.inFlight--;
+        this.send(reply);
+        this.pump();
+      });
+  }
+
+  /** Unknown types get OP_UNSUPPORTED (as OpenSSH answers), truncated ones BAD_MESSAGE. */
+  private answerUndecodable(body: Buffer, error: MalformedPacket): void {
+    const id = msg.peekRequestId(body);
+    const type = body[0];
+    if (type === PacketType.INIT || id === undefined || !this.initialized) {
+      this.logger.warn('undecodable packet, ending the session', { type, error: error.message });
+      this.shutdown('undecodable packet', true);
+      return;
+    }
+    const code = msg.isRequestType(type!) ? StatusCode.BAD_MESSAGE : StatusCode.OP_UNSUPPORTED;
+    this.logger.debug('undecodable request', { type, id, error: error.message });
+    this.send(msg.encodeStatus(id, code, code === StatusCode.BAD_MESSAGE ? `Bad message: ${error.message}` : `Unsupported request type ${type}`));
+  }
+
+  private init(clientVersion: number): void {
+    if (this.initialized) {
+      this.logger.warn('INIT received twice, ending the session');
+      this.shutdown('INIT received twice', true);
+      return;
+    }
+    this.initialized = true;
+    this.logger.debug('sftp session started', { clientVersion });
+    const advertised = [...this.extensions.values()].map((ext) => [ext.name, ext.version] as const);
+    this.send(msg.encodeVersion(Math.min(clientVersion, SFTP_VERSION), advertised));
+  }
+
+  private send(packet: Buffer): void {
+    if (this.closed) return;
+    if (!this.transport.writable.write(packet)) this.outputBlocked = true;
+  }
+
+  // The handle table.
+
+  private addHandle(entry: HandleEntry): Buffer {
+    const id = this.nextHandle++;
+    this.handles.set(id, entry);
+    const handle = Buffer.allocUnsafe(HANDLE_BYTES);
+    handle.writeUInt32BE(id >>> 0, 0);
+    return handle;
+  }
+
+  private lookupHandle(handle: Buffer): HandleEntry {
+    const entry = handle.length === HANDLE_BYTES ? this.handles.get(handle.readUInt32BE(0)) : undefined;
+    if (!entry) throw new SFTPStatusError(StatusCode.FAILURE, 'Invalid handle');
+    return entry;
+  }
+
+  private fileEntry(handle: Buffer): Extract<HandleEntry, { kind: 'file' }> {
+    const entry = this.lookupHandle(handle);
+    if (entry.kind !== 'file') throw new SFTPStatusError(StatusCode.FAILURE, 'Handle is a directory, not a file');
+    return entry;
+  }
+
+  private directoryEntry(handle: Buffer): Extract<HandleEntry, { kind: 'directory' }> {
+    const entry = this.lookupHandle(handle);
+    if (entry.kind !== 'directory') throw new SFTPStatusError(StatusCode.FAILURE, 'Handle is a file, not a directory');
+    return entry;
+  }
+
+  private checkHandleLimit(): void {
+    if (this.handles.size >= this.limits.maxOpenHandles) {
+      throw new SFTPStatusError(StatusCode.FAILURE, `Too many open handles (limit ${this.limits.maxOpenHandles})`);
+    }
+  }
+
+  /** One handler per request type: the dispatch table. */
+  private readonly handlers: { [T in msg.RequestType]: Handler<T> } = {
+    [PacketType.OPEN]: async ({ id, path, pflags, attrs }) => {
+      this.checkHandleLimit();
+      const open = await this.si.open(path, pflags, attrs);
+      if (this.closed) {
+        await open.file.close();
+        throw new SFTPStatusError(StatusCode.CONNECTION_LOST, 'Session closed');
+      }
+      return msg.encodeHandle(id, this.addHandle({ kind: 'file', open, queue: new HandleQueue() }));
+    },
+    [PacketType.CLOSE]: async ({ id, handle }) => {
+      const entry = this.lookupHandle(handle);
+      this.handles.delete(handle.readUInt32BE(0));
+      await entry.queue.exclusive(() => (entry.kind === 'file' ? this.si.close(entry.open) : this.si.closedir(entry.dir)));
+      return msg.encodeStatus(id, StatusCode.OK);
+    },
+    [PacketType.READ]: async ({ id, handle, offset, length }) => {
+      const entry = this.fileEntry(handle);
+      const data = await entry.queue.shared(() => this.si.read(entry.open, offset, Math.min(length, this.limits.maxReadLength)));
+      if (data.length === 0) return msg.encodeStatus(id, StatusCode.EOF);
+      // One buffer per reply: a separate 13-byte header write would cost its own SSH packet.
+      const reply = Buffer.allocUnsafe(13 + data.length);
+      msg.encodeDataHeader(id, data.length).copy(reply, 0);
+      data.copy(reply, 13);
+      return reply;
+    },
+    [PacketType.WRITE]: async ({ id, handle, offset, data }) => {
+      const entry = this.fileEntry(handle);
+      if (data.length > this.limits.maxWriteLength) {
+        throw new SFTPStatusError(StatusCode.FAILURE, `Write of ${data.length} bytes exceeds the limit of ${this.limits.maxWriteLength}`);
+      }
+      await entry.queue.exclusive(() => this.si.write(entry.open, offset, data));
+      return msg.encodeStatus(id, StatusCode.OK);
+    },
+    [PacketType.FSTAT]: async ({ id, handle }) => {
+      const entry = this.fileEntry(handle);
+      return msg.encodeAttrs(id, await entry.queue.shared(() => this.si.fstat(entry.open)));
+    },
+    [PacketType.FSETSTAT]: async ({ id, handle, attrs }) => {
+      const entry = this.fileEntry(handle);
+      await entry.queue.exclusive(() => this.si.fsetstat(entry.open, attrs));
+      return msg.encodeStatus(id, StatusCode.OK);
+    },
+    [PacketType.OPENDIR]: async ({ id, path }) => {
+      this.checkHandleLimit();
+      const dir = await this.si.opendir(path);
+      return msg.encodeHandle(id, this.addHandle({ kind: 'directory', dir, queue: new HandleQueue() }));
+    },
+    [PacketType.READDIR]: async ({ id, handle }) => {
+      const entry = this.directoryEntry(handle);
+      const budget = { maxEntries: this.limits.readdirMaxEntries, maxBytes: this.limits.maxPacketLength - 1024 };
+      const batch = await entry.queue.exclusive(() => this.si.readdir(entry.dir, budget));
+      return batch.length === 0 ? msg.encodeStatus(id, StatusCode.EOF) : msg.encodeName(id, batch);
+    },
+    [PacketType.LSTAT]: async ({ id, path }) => msg.encodeAttrs(id, await this.si.lstat(path)),
+    [PacketType.STAT]: async ({ id, path }) => msg.encodeAttrs(id, await this.si.stat(path)),
+    [PacketType.SETSTAT]: async ({ id, path, attrs }) => this.ok(id, this.si.setstat(path, attrs)),
+    [PacketType.REMOVE]: async ({ id, path }) => this.ok(id, this.si.remove(path)),
+    [PacketType.MKDIR]: async ({ id, path, attrs }) => this.ok(id, this.si.mkdir(path, attrs)),
+    [PacketType.RMDIR]: async ({ id, path }) => this.ok(id, this.si.rmdir(path)),
+    [PacketType.RENAME]: async ({ id, oldPath, newPath }) => this.ok(id, this.si.rename(oldPath, newPath)),
+    [PacketType.SYMLINK]: async ({ id, targetPath, linkPath }) => this.ok(id, this.si.symlink(targetPath, linkPath)),
+    [PacketType.REALPATH]: async ({ id, path }) => this.singleName(id, await this.si.realpath(path)),
+    [PacketType.READLINK]: async ({ id, path }) => this.singleName(id, await this.si.readlink(path)),
+    [PacketType.EXTENDED]: async ({ id, name, payload }) => {
+      const extension = this.extensions.get(name);
+      if (!extension) throw new SFTPStatusError(StatusCode.OP_UNSUPPORTED, `Unsupported extension ${name}`);
+      return extension.handle(this.extensionContext, id, new PacketReader(payload));
+    },
+  };
+
+  private async ok(id: number, operation: Promise<void>): Promise<Buffer> {
+    await operation;
+    return msg.encodeStatus(id, StatusCode.OK);
+  }
+
+  /** REALPATH and READLINK answer one name whose longname is the name itself (as OpenSSH does). */
+  private singleName(id: number, name: string): Buffer {
+    return msg.encodeName(id, [{ filename: name, longname: name, attrs: {} }]);
+  }
+
+  /**
+   * Ends the session once: stops reading, and releases every handle after the
+   * requests already queued on it. A file being written is aborted where the
+   * backend can abort (no half object published), otherwise closed.
+   */
+  shutdown(reason: string, closeTransport = false): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.backlog = [];
+    this.logger.debug('sftp session ending', { reason, openHandles: this.handles.size });
+    if (closeTransport) this.transport.close();
+    const entries = [...this.handles.values()];
+    this.handles.clear();
+    const released = entries.map((entry) =>
+      entry.queue.idle().then(async () => {
+        if (entry.kind === 'directory') return this.si.closedir(entry.dir);
+        const { file, flags } = entry.open;
+        return flags.write && file.abort ? file.abort() : file.close();
+      }).catch((error: unknown) => this.logger.warn('error releasing a handle at session end', { error })),
+    );
+    void Promise.all(released).then(() => this.emit('close', reason));
+  }
+}

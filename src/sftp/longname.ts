@@ -1,0 +1,40 @@
+import type { Stats } from '../fs/types.js';
+
+/**
+ * The `longname` of a READDIR entry, laid out as OpenSSH's sftp-server lays it
+ * out (`ls -l` style). OpenSSH's `ls -l` and FileZilla print or parse it as is.
+ */
+
+const typeChar: Record<Stats['type'], string> = { file: '-', directory: 'd', symlink: 'l', other: '?' };
+const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const SIX_MONTHS_SECONDS = 182 * 24 * 3600;
+
+function permissionString(stats: Stats): string {
+  const bits = stats.permissions;
+  const triplet = (shift: number, special: number, specialChar: string) => {
+    const r = bits & (4 << shift) ? 'r' : '-';
+    const w = bits & (2 << shift) ? 'w' : '-';
+    const executable = (bits & (1 << shift)) !== 0;
+    const x = bits & special ? (executable ? specialChar : specialChar.toUpperCase()) : executable ? 'x' : '-';
+    return r + w + x;
+  };
+  return typeChar[stats.type] + triplet(6, 0o4000, 's') + triplet(3, 0o2000, 's') + triplet(0, 0o1000, 't');
+}
+
+function dateString(mtime: number, now: number): string {
+  const date = new Date(mtime * 1000);
+  const day = String(date.getDate()).padStart(2, ' ');
+  const recent = mtime > now - SIX_MONTHS_SECONDS && mtime < now + SIX_MONTHS_SECONDS;
+  const tail = recent
+    ? `${String(date.getHours()).padStart(2, '0')}:${String(date.getMinutes()).padStart(2, '0')}`
+    : ` ${date.getFullYear()}`;
+  return `${months[date.getMonth()]} ${day} ${tail}`;
+}
+
+export function formatLongname(name: string, stats: Stats, now = Date.now() / 1000): string {
+  const owner = (stats.owner ?? String(stats.uid)).padEnd(8, ' ');
+  const group = (stats.group ?? String(stats.gid)).padEnd(8, ' ');
+  const links = String(stats.nlink ?? 1).padStart(3, ' ');
+  const size = String(stats.size).padStart(8, ' ');
+  return `${permissionString(stats)} ${links} ${owner} ${group} ${size} ${dateString(stats.mtime, now)} ${name}`;
+}

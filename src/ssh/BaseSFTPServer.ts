@@ -1,0 +1,221 @@
+import { EventEmitter } from 'node:events';
+import type { AddressInfo, Socket } from 'node:net';
+import ssh2 from 'ssh2';
+import type { FS } from '../fs/FS.js';
+import { silentLogger, type Logger } from '../logger.js';
+import type { SessionLimits } from '../sftp/limits.js';
+import { Session } from '../sftp/Session.js';
+import { SFTPServerInterface } from '../sftp/SFTPServerInterface.js';
+import { AuthResult, type AuthMethod, type PublicKey } from './auth.js';
+import { loadHostKeys } from './hostKeys.js';
+
+/** Who is connected: what getFS and the hooks learn about an authenticated user. */
+export interface SessionInfo {
+  username: string;
+  clientAddress: string;
+  clientPort: number;
+  /** Methods that succeeded, in order (several with multi-factor auth). */
+  authMethods: AuthMethod[];
+}
+
+export interface BaseSFTPServerOptions {
+  /** The filesystem every user sees, unless a subclass overrides getFS. */
+  fs?: FS;
+  /** Host private keys: file paths or key text. None: generated once and cached in stateDir. */
+  hostKeys?: ReadonlyArray<string | Buffer>;
+  /** Where generated host keys are kept (default: ~/.cache/sftp-expose). */
+  stateDir?: string;
+  /** The directory relative SFTP paths start from. Default `/`. */
+  home?: string;
+  limits?: Partial<SessionLimits>;
+  logger?: Logger;
+  /** SSH identification suffix (`SSH-2.0-<ident>`). */
+  ident?: string;
+}
+
+type AuthContext = ssh2.AuthContext;
+
+/**
+ * An SFTP server on ssh2's SSH transport. Authentication is decided by hooks a
+ * subclass overrides; the base class accepts nobody (deny by default).
+ *
+ * ```ts
+ * class MyServer extends BaseSFTPServer {
+ *   override getAllowedAuths() { return ['password']; }
+ *   override checkAuthPassword(user, pass) { return user === 'demo' && safeEqual(pass, 'demo') ? AuthResult.SUCCESSFUL : AuthResult.FAILED; }
+ * }
+ * await new MyServer({ fs: new MemoryFS() }).listen(2022, '127.0.0.1');
+ * ```
+ */
+export class BaseSFTPServer extends EventEmitter {
+  readonly sshServer: ssh2.Server;
+  protected readonly logger: Logger;
+  private readonly connections = new Set<ssh2.Connection>();
+  private readonly sessions = new Set<Session>();
+  private listening = false;
+
+  constructor(protected readonly options: BaseSFTPServerOptions = {}) {
+    super();
+    this.logger = options.logger ?? silentLogger;
+    const hostKeys = loadHostKeys(options.hostKeys, options.stateDir);
+    this.sshServer = new ssh2.Server({ hostKeys, ident: options.ident ?? 'sftp-expose' });
+    this.attach(this.sshServer);
+  }
+
+  // Hooks for subclasses.
+
+  /** Methods this user may try. Methods that already succeeded (multi-factor) are dropped by the caller. */
+  getAllowedAuths(_username: string): AuthMethod[] {
+    return ['publickey', 'password'];
+  }
+
+  checkAuthNone(_username: string): AuthResult | Promise<AuthResult> {
+    return AuthResult.FAILED;
+  }
+
+  checkAuthPassword(_username: string, _password: string): AuthResult | Promise<AuthResult> {
+    return AuthResult.FAILED;
+  }
+
+  /** Whether this key may log in as this user. The server has verified the signature already. */
+  checkAuthPublickey(_username: string, _key: PublicKey): AuthResult | Promise<AuthResult> {
+    return AuthResult.FAILED;
+  }
+
+  /** The filesystem an authenticated user sees. */
+  getFS(_session: SessionInfo): FS | Promise<FS> {
+    if (!this.options.fs) throw new Error('no filesystem: pass `fs` to the constructor or override getFS');
+    return this.options.fs;
+  }
+
+  /** The request adapter for one SFTP session; override to customise single requests. */
+  createServerInterface(fs: FS, _session: SessionInfo): SFTPServerInterface {
+    return new SFTPServerInterface(fs, { home: this.options.home });
+  }
+
+  // Listening and embedding.
+
+  /** Listens on a TCP port; resolves with the bound address (port 0 picks a free one). */
+  listen(port = 2022, host = 'localhost'): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.sshServer.once('error', reject);
+      this.sshServer.listen(port, host, () => {
+        this.sshServer.off('error', reject);
+        this.listening = true;
+        resolve(this.sshServer.address() as AddressInfo);
+      });
+    });
+  }
+
+  /** Serves one already-accepted socket (embedding in a larger socket server). */
+  handleConnection(socket: Socket): void {
+    this.sshServer.injectSocket(socket);
+  }
+
+  /** Serves the clients of an existing ssh2 Server too (its host keys and config stay its own). */
+  attach(server: ssh2.Server): void {
+    server.on('connection', (client, info) => this.handleClient(client, info));
+  }
+
+  /** Stops accepting, ends every connection, and resolves when their sessions have released their handles. */
+  async close(): Promise<void> {
+    const stopped = this.listening ? new Promise<void>((resolve) => this.sshServer.close(() => resolve())) : Promise.resolve();
+    this.listening = false;
+    const sessionsClosed = [...this.sessions].map((session) => new Promise((resolve) => session.once('close', resolve)));
+    for (const session of this.sessions) session.shutdown('server closing', true);
+    for (const client of this.connections) client.end();
+    await Promise.all([stopped, ...sessionsClosed]);
+  }
+
+  private handleClient(client: ssh2.Connection, info: ssh2.ClientInfo): void {
+    this.connections.add(client);
+    const completed: AuthMethod[] = [];
+    let sessionInfo: SessionInfo | undefined;
+    client.on('authentication', (ctx) => {
+      const onSuccess = () => {
+        sessionInfo = { username: ctx.username, clientAddress: info.ip, clientPort: info.port, authMethods: [...completed] };
+      };
+      this.authenticate(ctx, info, completed, onSuccess).catch((error: unknown) => {
+          this.logger.error('auth hook failed', { error, username: ctx.username });
+          ctx.reject();
+        });
+    });
+    client.on('ready', () => {
+      this.logger.info('user logged in', { username: sessionInfo?.username, client: info.ip, methods: sessionInfo?.authMethods });
+      client.on('session', (accept) => {
+        const channelSession = accept();
+        channelSession.on('subsystem', (acceptSubsystem, rejectSubsystem, { name }) => {
+          if (name !== 'sftp' || !sessionInfo) return rejectSubsystem();
+          this.startSession(acceptSubsystem(), sessionInfo);
+        });
+      });
+    });
+    client.on('error', (error) => this.logger.debug('connection error', { client: info.ip, error: error.message }));
+    client.on('close', () => this.connections.delete(client));
+  }
+
+  /** Runs one authentication attempt through the hooks; calls onSuccess just before the user is let in. */
+  private async authenticate(ctx: AuthContext, info: ssh2.ClientInfo, completed: AuthMethod[], onSuccess: () => void): Promise<void> {
+    const username = ctx.username;
+    const allowed = this.getAllowedAuths(username).filter((method) => !completed.includes(method));
+    const method = ctx.method as AuthMethod;
+    if (!allowed.includes(method)) {
+      ctx.reject(allowed);
+      return;
+    }
+    let result: AuthResult;
+    if (ctx.method === 'none') result = await this.checkAuthNone(username);
+    else if (ctx.method === 'password') result = await this.checkAuthPassword(username, ctx.password);
+    else if (ctx.method === 'publickey') {
+      const key: PublicKey = { algorithm: ctx.key.algo, data: ctx.key.data };
+      result = await this.checkAuthPublickey(username, key);
+      if (result !== AuthResult.FAILED && !ctx.signature) {
+        ctx.accept(); // "this key would do": the client signs and asks again
+        return;
+      }
+      if (result !== AuthResult.FAILED && !verifySignature(ctx)) result = AuthResult.FAILED;
+    } else result = AuthResult.FAILED;
+
+    if (result === AuthResult.SUCCESSFUL) {
+      completed.push(method);
+      onSuccess();
+      ctx.accept();
+      return;
+    }
+    if (result === AuthResult.PARTIALLY_SUCCESSFUL) {
+      completed.push(method);
+      ctx.reject(allowed.filter((m) => m !== method), true);
+      return;
+    }
+    if (method !== 'none') this.logger.info('authentication failed', { username, method, client: info.ip });
+    ctx.reject(allowed);
+  }
+
+  private startSession(channel: ssh2.ServerChannel, info: SessionInfo): void {
+    // The channel buffers what the client sends until the Session attaches its reader.
+    Promise.resolve(this.getFS(info))
+      .then((fs) => {
+        const si = this.createServerInterface(fs, info);
+        const session = new Session({ readable: channel, writable: channel, close: () => channel.end() }, si, {
+          limits: this.options.limits,
+          logger: this.logger,
+        });
+        this.sessions.add(session);
+        session.once('close', () => this.sessions.delete(session));
+        this.emit('session', session, info);
+      })
+      .catch((error: unknown) => {
+        this.logger.error('cannot start an SFTP session', { error, username: info.username });
+        channel.stderr.write(`sftp-expose: ${(error as Error).message}\n`);
+        channel.close();
+      });
+  }
+}
+
+/** Checks a publickey request's signature over the session data. */
+function verifySignature(ctx: ssh2.PublicKeyAuthContext): boolean {
+  const parsed = ssh2.utils.parseKey(ctx.key.data);
+  if (parsed instanceof Error || !ctx.signature || !ctx.blob) return false;
+  const key = Array.isArray(parsed) ? parsed[0]! : parsed;
+  return key.verify(ctx.blob, ctx.signature, ctx.hashAlgo) === true;
+}

@@ -1,0 +1,3 @@
+export * from './BaseSFTPServer.js';
+export * from './auth.js';
+export * from './hostKeys.js';
