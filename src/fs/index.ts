@@ -2,3 +2,4 @@ export * from './FS.js';
 export * from './errors.js';
 export * from './path.js';
 export * from './types.js';
+export * from './wrappers/readonly.js';
