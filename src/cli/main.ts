@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+/**
+ * The `sftp-expose` command. Exit codes: 0 done, 1 failed while running
+ * (port in use, unreadable key...), 2 bad command line.
+ */
+import { readFileSync } from 'node:fs';
+import { NoAuthenticationConfigured } from './CLIServer.js';
+import { runServe } from './serveCommand.js';
+import { UsageError } from './serveOptions.js';
+
+interface Command {
+  summary: string;
+  run(args: string[]): Promise<number>;
+}
+
+const commands: Record<string, Command> = {
+  serve: { summary: 'Serve a backend (memory or a local folder) over SFTP', run: runServe },
+};
+
+const USAGE = `Usage: sftp-expose <command> [arguments]
+
+Commands:
+${Object.entries(commands)
+  .map(([name, command]) => `  ${name.padEnd(8)} ${command.summary}`)
+  .join('\n')}
+
+Run 'sftp-expose <command> --help' for a command's flags; --version prints the version.`;
+
+function version(): string {
+  // package.json is two levels up from both src/cli (tsx) and dist/cli (built).
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (name === '--version' || name === '-V') {
+    process.stdout.write(`sftp-expose ${version()}\n`);
+    return 0;
+  }
+  const command = name !== undefined ? commands[name] : undefined;
+  if (!command) throw new UsageError(name === undefined ? 'missing command' : `unknown command "${name}"`, '');
+  return command.run(args);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof UsageError) {
+      const helpCommand = ['sftp-expose', error.command, '--help'].filter(Boolean).join(' ');
+      process.stderr.write(`sftp-expose: ${error.message}\nRun '${helpCommand}' for usage.\n`);
+      process.exit(2);
+    }
+    if (error instanceof NoAuthenticationConfigured) {
+      process.stderr.write(`sftp-expose: refusing to start: ${error.message}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`sftp-expose: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

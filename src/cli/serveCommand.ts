@@ -1,0 +1,107 @@
+import { readFileSync } from 'node:fs';
+import ssh2 from 'ssh2';
+import type { FS } from '../fs/FS.js';
+import { ReadOnlyFS } from '../fs/wrappers/readonly.js';
+import { createStderrLogger, type Logger } from '../logger.js';
+import { fingerprint, parseAuthorizedKeys, type PublicKey } from '../ssh/auth.js';
+import { loadHostKeys } from '../ssh/hostKeys.js';
+import { describeBackends, openBackend } from './backendUrl.js';
+import { CLIServer } from './CLIServer.js';
+import { SERVE_USAGE, UsageError, formatListenAddress, parseServeOptions, type ServeOptions } from './serveOptions.js';
+
+/** Runs `sftp-expose serve ...` until SIGINT/SIGTERM; resolves with the exit code. */
+export async function runServe(args: string[]): Promise<number> {
+  const options = parseServeOptions(args);
+  if (options === 'help') {
+    process.stdout.write(`${SERVE_USAGE}\n\n${describeBackends()}\n`);
+    return 0;
+  }
+  const logger = createStderrLogger(options.logLevel);
+  const authorizedKeys = readAuthorizedKeys(options.authorizedKeysFile, logger);
+  const hostKeys = loadHostKeys(options.hostKeyFiles, options.stateDir);
+  const backend = await openBackend(options.backend, { logger });
+  const fs: FS = options.readOnly ? new ReadOnlyFS(backend) : backend;
+
+  let server: CLIServer;
+  try {
+    server = new CLIServer(
+      { user: options.user, password: options.password, authorizedKeys, noAuth: options.noAuth },
+      { fs, hostKeys, logger },
+    );
+  } catch (error) {
+    await fs.close();
+    throw error;
+  }
+
+  // The transport: TCP. (A `--stdio` mode would serve one session over stdin/stdout here instead.)
+  const { host, port } = options.address;
+  let bound;
+  try {
+    bound = await server.listen(port, host);
+  } catch (error) {
+    await fs.close();
+    const reason = (error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'address already in use' : (error as Error).message;
+    throw new Error(`cannot listen on ${formatListenAddress(host, port)}: ${reason}`);
+  }
+  logStartup(logger, options, server, hostKeys, formatListenAddress(bound.address, bound.port));
+  await stopOnSignal(server, fs, logger);
+  return 0;
+}
+
+function readAuthorizedKeys(file: string | undefined, logger: Logger): PublicKey[] {
+  if (file === undefined) return [];
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read authorized keys file ${file}: ${(error as Error).message}`);
+  }
+  const keys = parseAuthorizedKeys(text);
+  if (keys.length === 0) logger.warn(`no usable key in authorized keys file ${file}`);
+  else logger.debug(`accepting ${keys.length} key(s) from ${file}`);
+  return keys;
+}
+
+/** The `algorithm SHA256:...` lines a client's first-connection prompt can be checked against. */
+function hostKeyFingerprints(hostKeys: Buffer[]): string[] {
+  return hostKeys.map((text) => {
+    const parsed = ssh2.utils.parseKey(text);
+    if (parsed instanceof Error) throw parsed;
+    const key = Array.isArray(parsed) ? parsed[0]! : parsed;
+    return `${key.type} ${fingerprint({ algorithm: key.type, data: key.getPublicSSH() })}`;
+  });
+}
+
+function logStartup(logger: Logger, options: ServeOptions, server: CLIServer, hostKeys: Buffer[], address: string): void {
+  const what = options.backend === undefined || options.backend === 'memory:' ? 'memory:' : options.backend;
+  logger.info(`serving ${what}${options.readOnly ? ' (read-only)' : ''}`);
+  for (const line of hostKeyFingerprints(hostKeys)) logger.info(`host key ${line}`);
+  logger.info(`authentication: ${server.authMethods.join(', ')}`);
+  if (options.noAuth) logger.warn('--no-auth: anyone who can reach this address can log in');
+  // Last, and in a fixed form, so scripts and tests can wait for it and read the port.
+  logger.info(`listening on ${address}`);
+}
+
+/** Resolves once a SIGINT/SIGTERM has stopped the server; a second signal exits at once. */
+function stopOnSignal(server: CLIServer, fs: FS, logger: Logger): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        logger.warn(`${signal} again: exiting without waiting for sessions`);
+        process.exit(1);
+      }
+      stopping = true;
+      logger.info(`${signal}: closing connections`);
+      server
+        .close()
+        .then(() => fs.close())
+        .then(() => {
+          logger.info('stopped');
+          resolve();
+        }, reject);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}

@@ -1,0 +1,154 @@
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { LogLevel } from '../logger.js';
+
+/** A bad command line: reported as one line plus a usage hint, exit code 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+  /** @param command The subcommand whose `--help` the hint points to; empty for the top level. */
+  constructor(message: string, readonly command = 'serve') {
+    super(message);
+  }
+}
+
+/** Where to listen: `host` empty means every interface. */
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+/** The `serve` command line, validated. */
+export interface ServeOptions {
+  /** The BACKEND argument as given (undefined: the in-memory default). */
+  backend?: string;
+  address: ListenAddress;
+  /** Host key files (empty: generate and cache in `stateDir`). */
+  hostKeyFiles: string[];
+  /** An authorized_keys file to accept, if any (the default one only when it exists). */
+  authorizedKeysFile?: string;
+  user?: string;
+  password?: string;
+  noAuth: boolean;
+  readOnly: boolean;
+  logLevel: LogLevel;
+  stateDir?: string;
+}
+
+export const DEFAULT_ADDRESS = 'localhost:2022';
+const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
+
+/** Flag names and kinds as `rclone serve sftp` has them, so its users feel at home. */
+const serveFlags = {
+  addr: { type: 'string' },
+  key: { type: 'string', multiple: true },
+  'authorized-keys': { type: 'string' },
+  user: { type: 'string' },
+  pass: { type: 'string' },
+  'no-auth': { type: 'boolean' },
+  'read-only': { type: 'boolean' },
+  verbose: { type: 'boolean', short: 'v' },
+  'log-level': { type: 'string' },
+  'state-dir': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export const SERVE_USAGE = `Usage: sftp-expose serve [BACKEND] [flags]
+
+Serve BACKEND over SFTP. BACKEND is a local folder, or memory: (the default,
+an empty in-memory filesystem that lives as long as the server).
+
+Flags:
+      --addr string              IPaddress:Port or :Port to bind to (default "${DEFAULT_ADDRESS}")
+      --key string               SSH host private key file, repeatable (default: generate once and cache)
+      --authorized-keys string   Authorized keys file (default "~/.ssh/authorized_keys", if it exists)
+      --user string              User name for authentication
+      --pass string              Password for authentication (needs --user)
+      --no-auth                  Allow connections with no authentication
+      --read-only                Refuse every change to the filesystem
+  -v, --verbose                  Debug logs (same as --log-level debug)
+      --log-level string         debug, info, warn, error or silent (default "info")
+      --state-dir string         Where generated host keys are cached (default "~/.cache/sftp-expose")
+  -h, --help                     Show this help
+
+A way to authenticate is required: --user/--pass, an authorized keys file, or --no-auth.
+--user with authorized keys (and no --pass) restricts key logins to that user name.`;
+
+/** Expands a leading `~` as a shell would, since the default itself is written that way. */
+export function expandHome(path: string): string {
+  return path === '~' || path.startsWith('~/') ? join(homedir(), path.slice(1)) : path;
+}
+
+/**
+ * Parses `host:port`, `:port` (every interface) or `[v6]:port`. Port 0 asks
+ * the OS for a free port.
+ */
+export function parseListenAddress(text: string): ListenAddress {
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d+)$/.exec(text);
+  if (!match) throw new UsageError(`invalid --addr "${text}": expected host:port, :port or [ipv6]:port`);
+  const port = Number(match[3]);
+  if (!Number.isInteger(port) || port > 65535) throw new UsageError(`invalid --addr "${text}": port must be 0-65535`);
+  return { host: match[1] ?? match[2] ?? '', port };
+}
+
+/** Formats an address for logs, bracketing IPv6 as `--addr` accepts it. */
+export function formatListenAddress(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/**
+ * Parses and validates the arguments after `serve`; throws UsageError for
+ * anything wrong. `'help'` when help was asked for (nothing else is checked then).
+ */
+export function parseServeOptions(args: string[]): ServeOptions | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: serveFlags, allowPositionals: true, strict: true });
+  } catch (error) {
+    // parseArgs appends advice about "--" that only confuses; the first sentence is the point.
+    throw new UsageError((error as Error).message.split(/\. To specify|\n/)[0]!);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return 'help';
+  if (positionals.length > 1) throw new UsageError(`expected at most one BACKEND, got ${positionals.length}: ${positionals.join(' ')}`);
+
+  let logLevel: LogLevel = values.verbose ? 'debug' : 'info';
+  if (values['log-level'] !== undefined) {
+    if (!LOG_LEVELS.includes(values['log-level'] as LogLevel)) {
+      throw new UsageError(`invalid --log-level "${values['log-level']}": expected one of ${LOG_LEVELS.join(', ')}`);
+    }
+    logLevel = values['log-level'] as LogLevel;
+  }
+
+  if (values.pass !== undefined && values.user === undefined) throw new UsageError('--pass needs --user');
+  if (values.user === '') throw new UsageError('--user must not be empty');
+  if (values.pass === '') throw new UsageError('--pass must not be empty');
+
+  const hostKeyFiles = (values.key ?? []).map(expandHome);
+  for (const file of hostKeyFiles) if (!existsSync(file)) throw new UsageError(`host key file not found: ${file}`);
+
+  return {
+    backend: positionals[0],
+    address: parseListenAddress(values.addr ?? DEFAULT_ADDRESS),
+    hostKeyFiles,
+    authorizedKeysFile: authorizedKeysFile(values['authorized-keys']),
+    user: values.user,
+    password: values.pass,
+    noAuth: values['no-auth'] ?? false,
+    readOnly: values['read-only'] ?? false,
+    logLevel,
+    stateDir: values['state-dir'] !== undefined ? expandHome(values['state-dir']) : undefined,
+  };
+}
+
+/** The default file is optional (as sshd's); a file named explicitly must exist. */
+function authorizedKeysFile(given: string | undefined): string | undefined {
+  if (given === undefined) {
+    const fallback = expandHome('~/.ssh/authorized_keys');
+    return existsSync(fallback) ? fallback : undefined;
+  }
+  const file = expandHome(given);
+  if (!existsSync(file)) throw new UsageError(`authorized keys file not found: ${file}`);
+  return file;
+}
