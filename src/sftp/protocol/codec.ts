@@ -101,6 +101,10 @@ export class PacketWriter {
     this.uint8(type);
   }
 
+  /**
+   * Makes room for `extra` bytes and returns where they start. It may swap
+   * `this.buffer` for a larger one, so callers read `this.buffer` only after.
+   */
   private reserve(extra: number): number {
     const needed = this.length + extra;
     if (needed > this.buffer.length) {
@@ -114,12 +118,14 @@ export class PacketWriter {
   }
 
   uint8(value: number): this {
-    this.buffer[this.reserve(1)] = value;
+    const start = this.reserve(1);
+    this.buffer[start] = value;
     return this;
   }
 
   uint32(value: number): this {
-    this.buffer.writeUInt32BE(value >>> 0, this.reserve(4));
+    const start = this.reserve(4);
+    this.buffer.writeUInt32BE(value >>> 0, start);
     return this;
   }
 
@@ -133,20 +139,23 @@ export class PacketWriter {
 
   bytes(value: Buffer): this {
     this.uint32(value.length);
-    value.copy(this.buffer, this.reserve(value.length));
+    const start = this.reserve(value.length);
+    value.copy(this.buffer, start);
     return this;
   }
 
   /** Bytes without a length prefix (an extension reply's own layout). */
   rawBytes(value: Buffer): this {
-    value.copy(this.buffer, this.reserve(value.length));
+    const start = this.reserve(value.length);
+    value.copy(this.buffer, start);
     return this;
   }
 
   string(value: string): this {
     const length = Buffer.byteLength(value);
     this.uint32(length);
-    this.buffer.write(value, this.reserve(length), 'utf8');
+    const start = this.reserve(length);
+    this.buffer.write(value, start, 'utf8');
     return this;
   }
 
