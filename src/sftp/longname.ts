@@ -7,7 +7,8 @@ import type { Stats } from '../fs/types.js';
 
 const typeChar: Record<Stats['type'], string> = { file: '-', directory: 'd', symlink: 'l', other: '?' };
 const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const SIX_MONTHS_SECONDS = 182 * 24 * 3600;
+/** OpenSSH's cut-off: dates within half of 365 days before now show the time, others the year. */
+const HALF_YEAR_SECONDS = (365 * 24 * 3600) / 2;
 
 function permissionString(stats: Stats): string {
   const bits = stats.permissions;
@@ -24,7 +25,8 @@ function permissionString(stats: Stats): string {
 function dateString(mtime: number, now: number): string {
   const date = new Date(mtime * 1000);
   const day = String(date.getDate()).padStart(2, ' ');
-  const recent = mtime > now - SIX_MONTHS_SECONDS && mtime < now + SIX_MONTHS_SECONDS;
+  // A future date shows the year too (clock skew, bad mtimes), as OpenSSH and ls print it.
+  const recent = mtime > now - HALF_YEAR_SECONDS && mtime <= now;
   const tail = recent
     ? `${String(date.getHours()).padStart(2, '0')}:${String(date.getMinutes()).padStart(2, '0')}`
     : ` ${date.getFullYear()}`;
@@ -36,5 +38,6 @@ export function formatLongname(name: string, stats: Stats, now = Date.now() / 10
   const group = (stats.group ?? String(stats.gid)).padEnd(8, ' ');
   const links = String(stats.nlink ?? 1).padStart(3, ' ');
   const size = String(stats.size).padStart(8, ' ');
-  return `${permissionString(stats)} ${links} ${owner} ${group} ${size} ${dateString(stats.mtime, now)} ${name}`;
+  // Two spaces: strmode(3), which OpenSSH formats with, ends the mode with a space of its own.
+  return `${permissionString(stats)}  ${links} ${owner} ${group} ${size} ${dateString(stats.mtime, now)} ${name}`;
 }
