@@ -43,6 +43,15 @@ export function translateErrors(error: unknown, logger?: Logger): TranslatedStat
     return { code: entry?.[1] ?? StatusCode.FAILURE, message: fsError.message };
   }
   logger?.error('unexpected error while handling a request', { error });
-  const message = error instanceof Error ? error.message : String(error);
-  return { code: StatusCode.FAILURE, message: `Internal error: ${message}` };
+  return { code: StatusCode.FAILURE, message: `Internal error: ${describe(error)}` };
+}
+
+/** Text for anything thrown; String() itself throws for a null-prototype object, and this must not. */
+function describe(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  try {
+    return String(error);
+  } catch {
+    return 'unprintable value';
+  }
 }
