@@ -22,6 +22,8 @@ export interface TranslatedStatus {
  */
 const statusByErrorClass: ReadonlyArray<readonly [new (...args: never[]) => errors.FSError, StatusCodeNumber]> = [
   [errors.ResourceNotFound, StatusCode.NO_SUCH_FILE],
+  // A path through a file does not exist; OpenSSH answers ENOTDIR this way too (test/e2e/openssh-semantics.test.ts).
+  [errors.NotADirectory, StatusCode.NO_SUCH_FILE],
   [errors.PermissionDenied, StatusCode.PERMISSION_DENIED],
   [errors.ReadOnly, StatusCode.PERMISSION_DENIED],
   [errors.Unsupported, StatusCode.OP_UNSUPPORTED],
