@@ -7,6 +7,7 @@ import type { SessionLimits } from '../sftp/limits.js';
 import { Session } from '../sftp/Session.js';
 import { SFTPServerInterface } from '../sftp/SFTPServerInterface.js';
 import { AuthResult, type AuthMethod, type PublicKey } from './auth.js';
+import { defaultExecCommands, refuseShell, runExecCommand, type ExecCommands } from './exec.js';
 import { loadHostKeys } from './hostKeys.js';
 
 /** Who is connected: what getFS and the hooks learn about an authenticated user. */
@@ -93,6 +94,16 @@ export class BaseSFTPServer extends EventEmitter {
     return new SFTPServerInterface(fs, { home: this.options.home });
   }
 
+  /**
+   * The commands this user's `exec` requests may run (default: md5sum,
+   * sha1sum, sha256sum, sha512sum, df, as rclone's sftp backend uses them).
+   * Override to add, replace or remove some; an empty map refuses every exec.
+   * Nothing ever runs through a real shell.
+   */
+  createExecCommands(_fs: FS, _session: SessionInfo): ExecCommands {
+    return defaultExecCommands();
+  }
+
   // Listening and embedding.
 
   /** Listens on a TCP port; resolves with the bound address (port 0 picks a free one). */
@@ -148,6 +159,11 @@ export class BaseSFTPServer extends EventEmitter {
           if (name !== 'sftp' || !sessionInfo) return rejectSubsystem();
           this.startSession(acceptSubsystem(), sessionInfo);
         });
+        channelSession.on('exec', (acceptExec, rejectExec, { command }) => {
+          if (!sessionInfo) return rejectExec();
+          this.startExec(acceptExec(), command, sessionInfo);
+        });
+        channelSession.on('shell', (acceptShell) => void refuseShell(acceptShell()));
       });
     });
     client.on('error', (error) => this.logger.debug('connection error', { client: info.ip, error: error.message }));
@@ -189,6 +205,21 @@ export class BaseSFTPServer extends EventEmitter {
     }
     if (method !== 'none') this.logger.info('authentication failed', { username, method, client: info.ip });
     ctx.reject(allowed);
+  }
+
+  private startExec(channel: ssh2.ServerChannel, command: string, info: SessionInfo): void {
+    Promise.resolve(this.getFS(info))
+      .then((fs) => {
+        const si = this.createServerInterface(fs, info);
+        const commands = this.createExecCommands(fs, info);
+        return runExecCommand(command, channel, { fs, resolve: (path) => si.resolve(path), commands, logger: this.logger, username: info.username });
+      })
+      .catch((error: unknown) => {
+        this.logger.error('cannot run an exec request', { error, username: info.username });
+        channel.stderr.write(`sftp-expose: ${(error as Error).message}\n`);
+        channel.exit(1);
+        channel.end();
+      });
   }
 
   private startSession(channel: ssh2.ServerChannel, info: SessionInfo): void {
