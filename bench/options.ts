@@ -1,0 +1,118 @@
+import { parseArgs } from 'node:util';
+
+/** Server names the bench knows, in the order they run within a round. */
+export const SERVER_NAMES = ['openssh', 'rclone', 'sftp-expose'] as const;
+export type ServerName = (typeof SERVER_NAMES)[number];
+
+/** Workload ids; see bench/workloads.ts for what each one does. */
+export const WORKLOAD_IDS = ['W1', 'W2', 'W3', 'W4', 'W5', 'W6', 'W7', 'W8', 'IDLE'] as const;
+export type WorkloadId = (typeof WORKLOAD_IDS)[number];
+
+/** Everything a bench run is parameterised by. Sizes are bytes. */
+export interface BenchOptions {
+  rounds: number;
+  /** W1/W2/W8 file size. */
+  size: number;
+  /** W3/W4: number of small files and the size of each. */
+  files: number;
+  fileSize: number;
+  /** W5: entries in the listed directory. */
+  entries: number;
+  /** W6: concurrent clients and the size of each one's file. */
+  clients: number;
+  clientSize: number;
+  /** IDLE: sessions held open at once. */
+  idleSessions: number;
+  /** sftp-expose worker processes (Node cluster); 1 = no cluster. */
+  workers: number;
+  only: WorkloadId[];
+  servers: ServerName[];
+  json?: string;
+  /** Keep the temp directory (data, keys, configs) for inspection. */
+  keep: boolean;
+  quick: boolean;
+}
+
+const FULL = { size: '1G', files: '2000', fileSize: '4K', entries: '10000', clients: '16', clientSize: '64M', idle: '200' };
+const QUICK = { size: '64M', files: '200', fileSize: '4K', entries: '1000', clients: '16', clientSize: '4M', idle: '50' };
+
+export const USAGE = `npm run bench -- [flags]
+  --quick                small sizes (fits in about a minute)
+  --rounds N             rounds per workload; medians are reported (default 3)
+  --size S               W1/W2/W8 file size, e.g. 1G, 256M (default 1G, quick 64M)
+  --files N              W3/W4 file count (default 2000, quick 200)
+  --file-size S          W3/W4 file size (default 4K)
+  --entries N            W5 directory entries (default 10000, quick 1000)
+  --clients N            W6 concurrent clients (default 16)
+  --client-size S        W6 file per client (default 64M, quick 4M)
+  --idle N               IDLE: sessions held open (default 200, quick 50)
+  --workers N            sftp-expose worker processes (Node cluster, default 1)
+  --only W1,W3           workloads to run (W1..W8, IDLE; default all)
+  --servers a,b          openssh,rclone,sftp-expose (default all installed)
+  --json FILE            also write the results as JSON
+  --keep                 keep the temp directory`;
+
+/** Parses `1G`, `64M`, `4K`, `4096` (binary units). */
+export function parseSize(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)([KMGT]?)i?B?$/i.exec(text.trim());
+  if (!match) throw new Error(`not a size: ${text}`);
+  const units: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
+  return Math.round(Number(match[1]) * units[match[2]!.toUpperCase()]!);
+}
+
+function parseCount(name: string, text: string, min = 1): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min) throw new Error(`--${name} must be an integer >= ${min}, got ${text}`);
+  return value;
+}
+
+function parseList<T extends string>(name: string, text: string, known: readonly T[]): T[] {
+  const items = text.split(',').map((item) => item.trim()).filter(Boolean);
+  for (const item of items) {
+    if (!known.includes(item as T)) throw new Error(`--${name}: unknown ${item} (known: ${known.join(', ')})`);
+  }
+  return items as T[];
+}
+
+/** Reads the command line; throws with a message naming the bad flag. */
+export function parseOptions(argv: string[]): BenchOptions | 'help' {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean', default: false },
+      rounds: { type: 'string', default: '3' },
+      size: { type: 'string' },
+      files: { type: 'string' },
+      'file-size': { type: 'string' },
+      entries: { type: 'string' },
+      clients: { type: 'string' },
+      'client-size': { type: 'string' },
+      idle: { type: 'string' },
+      workers: { type: 'string', default: '1' },
+      only: { type: 'string' },
+      servers: { type: 'string' },
+      json: { type: 'string' },
+      keep: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) return 'help';
+  const preset = values.quick ? QUICK : FULL;
+  return {
+    quick: values.quick,
+    rounds: parseCount('rounds', values.rounds),
+    size: parseSize(values.size ?? preset.size),
+    files: parseCount('files', values.files ?? preset.files),
+    fileSize: parseSize(values['file-size'] ?? preset.fileSize),
+    entries: parseCount('entries', values.entries ?? preset.entries),
+    clients: parseCount('clients', values.clients ?? preset.clients),
+    clientSize: parseSize(values['client-size'] ?? preset.clientSize),
+    idleSessions: parseCount('idle', values.idle ?? preset.idle),
+    workers: parseCount('workers', values.workers),
+    only: values.only ? parseList('only', values.only.toUpperCase(), WORKLOAD_IDS) : [...WORKLOAD_IDS],
+    servers: values.servers ? parseList('servers', values.servers, SERVER_NAMES) : [...SERVER_NAMES],
+    json: values.json,
+    keep: values.keep,
+  };
+}

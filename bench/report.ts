@@ -1,0 +1,105 @@
+import type { MachineDescription } from './machine.js';
+import type { BenchOptions, ServerName } from './options.js';
+import type { MetricId } from './workloads.js';
+
+/** Every value measured: metric → server → one value per round. */
+export type Samples = Partial<Record<MetricId, Partial<Record<ServerName, number[]>>>>;
+
+interface MetricSpec {
+  id: MetricId;
+  label: string;
+  unit: 's' | 'MiB' | 'KiB';
+}
+
+const METRICS: readonly MetricSpec[] = [
+  { id: 'W1', label: 'W1 get big file', unit: 's' },
+  { id: 'W2', label: 'W2 put big file (disk)', unit: 's' },
+  { id: 'W3', label: 'W3 put -r small files', unit: 's' },
+  { id: 'W4', label: 'W4 get -r small files', unit: 's' },
+  { id: 'W5', label: 'W5 ls -l', unit: 's' },
+  { id: 'W6', label: 'W6 concurrent gets', unit: 's' },
+  { id: 'W7', label: 'W7 peak RSS during W6', unit: 'MiB' },
+  { id: 'W7pss', label: 'W7 peak PSS during W6', unit: 'MiB' },
+  { id: 'W8', label: 'W8 put big file (memory / tmpfs)', unit: 's' },
+  { id: 'IDLE', label: 'idle session RSS each', unit: 'KiB' },
+  { id: 'IDLEpss', label: 'idle session PSS each', unit: 'KiB' },
+];
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+function scale(value: number, unit: MetricSpec['unit']): number {
+  return unit === 'MiB' ? value / 1024 ** 2 : unit === 'KiB' ? value / 1024 : value;
+}
+
+export interface MetricResult {
+  id: MetricId;
+  label: string;
+  unit: string;
+  /** Median per server, in `unit`. */
+  medians: Partial<Record<ServerName, number>>;
+  /** Per server, every round, in `unit`. */
+  rounds: Partial<Record<ServerName, number[]>>;
+  /** Other server's median / ours: > 1 means sftp-expose is faster (or smaller). */
+  opensshOverOurs?: number;
+  rcloneOverOurs?: number;
+}
+
+export function summarise(samples: Samples): MetricResult[] {
+  const results: MetricResult[] = [];
+  for (const spec of METRICS) {
+    const byServer = samples[spec.id];
+    if (!byServer) continue;
+    const result: MetricResult = { id: spec.id, label: spec.label, unit: spec.unit, medians: {}, rounds: {} };
+    for (const [server, values] of Object.entries(byServer) as [ServerName, number[]][]) {
+      if (values.length === 0) continue;
+      result.rounds[server] = values.map((v) => scale(v, spec.unit));
+      result.medians[server] = scale(median(values), spec.unit);
+    }
+    const ours = result.medians['sftp-expose'];
+    if (ours !== undefined && ours > 0) {
+      if (result.medians.openssh !== undefined) result.opensshOverOurs = result.medians.openssh / ours;
+      if (result.medians.rclone !== undefined) result.rcloneOverOurs = result.medians.rclone / ours;
+    }
+    results.push(result);
+  }
+  return results;
+}
+
+function cell(value: number | undefined, digits = 2): string {
+  return value === undefined ? 'n/a' : value.toFixed(digits);
+}
+
+/** The markdown table of medians, one row per metric, and W6's aggregate throughput. */
+export function markdownTable(results: readonly MetricResult[], options: BenchOptions): string {
+  const rows = [
+    '| workload | unit | OpenSSH | rclone | sftp-expose | OpenSSH / ours | rclone / ours |',
+    '|---|---|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of results) {
+    const digits = r.unit === 's' ? 2 : r.unit === 'MiB' ? 1 : 0;
+    rows.push(
+      `| ${r.label} | ${r.unit} | ${cell(r.medians.openssh, digits)} | ${cell(r.medians.rclone, digits)} | ${cell(r.medians['sftp-expose'], digits)} | ${cell(r.opensshOverOurs)} | ${cell(r.rcloneOverOurs)} |`,
+    );
+    if (r.id === 'W6') {
+      const total = (options.clients * options.clientSize) / 1024 ** 2;
+      const rate = (seconds: number | undefined) => (seconds === undefined ? undefined : total / seconds);
+      rows.push(
+        `| W6 aggregate throughput | MiB/s | ${cell(rate(r.medians.openssh), 0)} | ${cell(rate(r.medians.rclone), 0)} | ${cell(rate(r.medians['sftp-expose']), 0)} | | |`,
+      );
+    }
+  }
+  return rows.join('\n');
+}
+
+export interface BenchReport {
+  date: string;
+  machine: MachineDescription;
+  options: BenchOptions;
+  servers: string[];
+  notes: string[];
+  results: MetricResult[];
+}

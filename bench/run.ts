@@ -1,0 +1,208 @@
+/**
+ * `npm run bench`: sftp-expose side by side with OpenSSH's sftp (internal-sftp)
+ * and `rclone serve sftp`, all on 127.0.0.1 serving the same fresh data
+ * directory, driven by OpenSSH's `sftp` client. See docs/performance.md.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createDataset } from './dataset.js';
+import { describeMachine } from './machine.js';
+import { parseOptions, USAGE, type BenchOptions, type ServerName } from './options.js';
+import { markdownTable, summarise, type BenchReport, type Samples } from './report.js';
+import { opensshMissing, opensshTmpfsTarget, startOpenSSH } from './servers/openssh.js';
+import { rcloneMissing, startRclone, startRcloneTmpfs } from './servers/rclone.js';
+import { startSftpExpose } from './servers/sftpExpose.js';
+import type { BenchEnvironment, BenchServer } from './servers/types.js';
+import { runSftp } from './sftpClient.js';
+import { IntegrityError, WORKLOADS, type BenchContext, type Workload } from './workloads.js';
+
+function loud(message: string): void {
+  process.stderr.write(`\n*** ${message} ***\n\n`);
+}
+
+function progress(message: string): void {
+  process.stderr.write(`${message}\n`);
+}
+
+/** Drops servers that are not installed, loudly: a comparison silently missing OpenSSH would mislead. */
+function availableServers(requested: ServerName[]): ServerName[] {
+  const missing: Partial<Record<ServerName, string | undefined>> = { openssh: opensshMissing(), rclone: rcloneMissing() };
+  return requested.filter((name) => {
+    const reason = missing[name];
+    if (reason) loud(`SKIPPING ${name}: ${reason}`);
+    return !reason;
+  });
+}
+
+function makeKeys(workDir: string): Pick<BenchEnvironment, 'clientKeyPath' | 'authorizedKeysPath' | 'hostKeyPath'> {
+  const keygen = (path: string) => {
+    const result = spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'sftp-expose-bench', '-f', path]);
+    if (result.status !== 0) throw new Error(`ssh-keygen failed: ${result.stderr}`);
+  };
+  const clientKeyPath = join(workDir, 'client_ed25519');
+  const hostKeyPath = join(workDir, 'host_ed25519');
+  keygen(clientKeyPath);
+  keygen(hostKeyPath);
+  const authorizedKeysPath = join(workDir, 'authorized_keys');
+  writeFileSync(authorizedKeysPath, readFileSync(`${clientKeyPath}.pub`), { mode: 0o600 });
+  return { clientKeyPath, authorizedKeysPath, hostKeyPath };
+}
+
+/** A scratch directory on tmpfs when the machine has one (reading back memory uploads, W8 for OpenSSH/rclone). */
+function tmpfsDir(prefix: string): string {
+  return mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), prefix));
+}
+
+async function startMainServers(names: ServerName[], env: BenchEnvironment, options: BenchOptions): Promise<BenchServer[]> {
+  const servers: BenchServer[] = [];
+  for (const name of names) {
+    if (name === 'openssh') servers.push(await startOpenSSH(env));
+    else if (name === 'rclone') servers.push(await startRclone(env, env.dataDir, 'main'));
+    else servers.push(await startSftpExpose(env, options.workers));
+  }
+  return servers;
+}
+
+/** W8's servers: sftp-expose over MemoryFS (one worker: each worker would have its own MemoryFS), the others over tmpfs. */
+async function startMemoryServers(main: BenchServer[], env: BenchEnvironment, shmDir: string): Promise<{ servers: BenchServer[]; owned: BenchServer[] }> {
+  const servers: BenchServer[] = [];
+  const owned: BenchServer[] = [];
+  for (const server of main) {
+    if (server.name === 'openssh') servers.push(opensshTmpfsTarget(server, shmDir));
+    else {
+      const started = server.name === 'rclone' ? await startRcloneTmpfs(env, shmDir) : await startSftpExpose(env, 1, true);
+      servers.push(started);
+      owned.push(started);
+    }
+  }
+  return { servers, owned };
+}
+
+/** Round r runs the servers starting from a different one, so no server always goes first after a cleanup. */
+function rotate<T>(items: readonly T[], by: number): T[] {
+  const shift = by % Math.max(items.length, 1);
+  return [...items.slice(shift), ...items.slice(0, shift)];
+}
+
+async function runWorkload(workload: Workload, servers: BenchServer[], ctx: BenchContext, samples: Samples): Promise<void> {
+  for (let round = 0; round < ctx.options.rounds; round++) {
+    for (const server of rotate(servers, round)) {
+      const metrics = await workload.run(ctx, server, round);
+      for (const [metric, value] of Object.entries(metrics) as [keyof Samples, number][]) {
+        const byServer = (samples[metric] ??= {});
+        (byServer[server.name] ??= []).push(value);
+      }
+      const shown = Object.entries(metrics).map(([metric, value]) => `${metric}=${value < 1000 ? value.toFixed(3) : Math.round(value)}`);
+      progress(`${workload.id} round ${round + 1}/${ctx.options.rounds} ${server.name}: ${shown.join(' ')}`);
+    }
+  }
+}
+
+async function main(): Promise<number> {
+  const options = parseOptions(process.argv.slice(2));
+  if (options === 'help') {
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
+  if (spawnSync('sftp', ['-V']).error) throw new Error('the OpenSSH sftp client is not installed (apt-get install openssh-client); it drives every workload');
+  const serverNames = availableServers(options.servers);
+  if (serverNames.length === 0) throw new Error('no server to benchmark');
+  // W7 is measured during W6; run W6 once for both.
+  const workloads = WORKLOADS.filter((w) => options.only.includes(w.id) && !(w.id === 'W7' && options.only.includes('W6')));
+
+  const base = mkdtempSync(join(tmpdir(), 'sftp-expose-bench-'));
+  const shmDir = tmpfsDir('sftp-expose-bench-');
+  const verifyDir = join(shmDir, 'verify');
+  const w8Dir = join(shmDir, 'w8');
+  const dataDir = join(base, 'data');
+  const workDir = join(base, 'work');
+  for (const dir of [dataDir, workDir, verifyDir, w8Dir, join(base, 'client')]) mkdirSync(dir, { recursive: true });
+  const toStop: BenchServer[] = [];
+  const cleanup = async () => {
+    await Promise.allSettled(toStop.splice(0).map((server) => server.stop()));
+    if (options.keep) loud(`kept ${base} and ${shmDir}`);
+    else {
+      rmSync(base, { recursive: true, force: true });
+      rmSync(shmDir, { recursive: true, force: true });
+    }
+  };
+  process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
+  try {
+    const env: BenchEnvironment = { dataDir, workDir, ...makeKeys(workDir) };
+    const ids = new Set(workloads.map((w) => w.id));
+    progress(`creating the data set in ${env.dataDir} ...`);
+    const dataset = createDataset(env.dataDir, options, {
+      big: ids.has('W1') || ids.has('W2') || ids.has('W8'),
+      tree: ids.has('W3') || ids.has('W4'),
+      list: ids.has('W5'),
+      concurrent: ids.has('W6') || ids.has('W7'),
+    });
+    spawnSync('sync');
+    const ctx: BenchContext = { env, options, dataset, clientDir: join(base, 'client'), verifyDir };
+
+    // Upload directories exist before the servers start: rclone caches listings, and would not see one made behind its back.
+    for (const name of serverNames) mkdirSync(join(dataDir, `up-${name}`));
+    const main = await startMainServers(serverNames, env, options);
+    toStop.push(...main);
+    // One untimed login each, so that no server's first measured run pays for warming up.
+    for (const server of main) await runSftp(server, env.clientKeyPath, ['ls']);
+    progress(`servers: ${main.map((s) => `${s.name} on port ${s.port} (pid ${s.pid})`).join(', ')}`);
+
+    const samples: Samples = {};
+    for (const workload of workloads) {
+      progress(`\n${workload.id}: ${workload.describe(options)}`);
+      if (workload.id !== 'W8') {
+        await runWorkload(workload, main, ctx, samples);
+        continue;
+      }
+      const memory = await startMemoryServers(main, env, w8Dir);
+      toStop.push(...memory.owned);
+      try {
+        for (const server of memory.servers) await runSftp(server, env.clientKeyPath, ['ls']);
+        await runWorkload(workload, memory.servers, ctx, samples);
+      } finally {
+        for (const server of memory.owned) {
+          await server.stop();
+          toStop.splice(toStop.indexOf(server), 1);
+        }
+      }
+    }
+
+    const results = summarise(samples);
+    const report: BenchReport = {
+      date: new Date().toISOString(),
+      machine: describeMachine(),
+      options,
+      servers: serverNames,
+      notes: [
+        'times are medians of the wall time of an OpenSSH sftp client process (connect, auth, transfer, exit)',
+        `cipher aes128-gcm@openssh.com; sftp-expose workers: ${options.workers}`,
+        'W8: sftp-expose uploads to MemoryFS; OpenSSH and rclone upload to a directory on tmpfs (/dev/shm)',
+        'ratios: other server median / sftp-expose median; > 1 means sftp-expose is faster (or uses less memory)',
+      ],
+      results,
+    };
+    const table = markdownTable(results, options);
+    process.stdout.write(`\n${table}\n\n`);
+    process.stdout.write(`${report.notes.map((n) => `- ${n}`).join('\n')}\n`);
+    process.stdout.write(`- machine: ${JSON.stringify(report.machine)}\n`);
+    if (options.json) {
+      writeFileSync(options.json, JSON.stringify({ ...report, table }, null, 2) + '\n');
+      progress(`results written to ${options.json}`);
+    }
+    return 0;
+  } finally {
+    await cleanup();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof IntegrityError) loud(`INTEGRITY FAILURE: ${error.message}`);
+    else loud(`bench failed: ${(error as Error).stack ?? error}`);
+    process.exit(1);
+  },
+);

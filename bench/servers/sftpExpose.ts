@@ -1,0 +1,50 @@
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import type { BenchEnvironment, BenchServer } from './types.js';
+import { spawnServer } from './process.js';
+
+const SERVER_SCRIPT = fileURLToPath(new URL('../sftpExposeServer.ts', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/**
+ * sftp-expose in a child process (bench/sftpExposeServer.ts, run from the
+ * TypeScript sources by tsx), over LocalFS on the data directory, or over a
+ * fresh MemoryFS with `memory`.
+ */
+export async function startSftpExpose(env: BenchEnvironment, workers: number, memory = false): Promise<BenchServer> {
+  const backend = memory ? ['--memory'] : ['--root', env.dataDir];
+  const server = spawnServer(
+    process.execPath,
+    ['--import', 'tsx', SERVER_SCRIPT, ...backend, '--host-key', env.hostKeyPath, '--authorized-keys', env.authorizedKeysPath, '--workers', String(workers)],
+    { cwd: REPO_ROOT },
+  );
+  let port: number;
+  try {
+    port = await readListeningPort(server.child.stdout!, server.child, 30_000);
+  } catch (error) {
+    await server.stop();
+    throw new Error(`sftp-expose did not start: ${(error as Error).message}\n${server.stderrTail()}`);
+  }
+  const upload = memory
+    ? { remoteDir: 'up-memory', storage: 'memory' }
+    : { remoteDir: 'up-sftp-expose', hostDir: join(env.dataDir, 'up-sftp-expose'), storage: 'disk' };
+  return { name: 'sftp-expose', port, user: 'bench', pid: server.child.pid!, upload, stop: () => server.stop() };
+}
+
+function readListeningPort(stdout: NodeJS.ReadableStream, child: { once(event: 'exit', listener: (code: number | null) => void): unknown }, timeoutMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: stdout });
+    const timer = setTimeout(() => reject(new Error(`no "listening" line within ${timeoutMs} ms`)), timeoutMs);
+    lines.on('line', (line) => {
+      const match = /^listening (\d+)$/.exec(line);
+      if (!match) return;
+      clearTimeout(timer);
+      resolve(Number(match[1]));
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited with code ${code}`));
+    });
+  });
+}

@@ -1,0 +1,179 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { concurrentFile, LAYOUT, sha256File, treeMismatches, type Dataset } from './dataset.js';
+import { measureIdleSessions } from './idleSessions.js';
+import type { BenchOptions, WorkloadId } from './options.js';
+import { samplePeakMemory } from './procfs.js';
+import type { BenchEnvironment, BenchServer } from './servers/types.js';
+import { runSftp } from './sftpClient.js';
+
+/** Measured values of one workload run, by metric (see report.ts for units). */
+export type Metrics = Partial<Record<MetricId, number>>;
+export type MetricId = 'W1' | 'W2' | 'W3' | 'W4' | 'W5' | 'W6' | 'W7' | 'W7pss' | 'W8' | 'IDLE' | 'IDLEpss';
+
+export interface BenchContext {
+  env: BenchEnvironment;
+  options: BenchOptions;
+  dataset: Dataset;
+  /** Local scratch on disk for downloads. */
+  clientDir: string;
+  /** Local scratch on tmpfs for reading back uploads that only exist on the server. */
+  verifyDir: string;
+}
+
+export interface Workload {
+  id: WorkloadId;
+  /** One line for the report. */
+  describe(options: BenchOptions): string;
+  run(ctx: BenchContext, server: BenchServer, round: number): Promise<Metrics>;
+}
+
+/** Thrown when what a server stored is not what was sent: the run must fail, not report a time. */
+export class IntegrityError extends Error {}
+
+const sftp = (ctx: BenchContext, server: BenchServer, commands: string[], cwd?: string) => runSftp(server, ctx.env.clientKeyPath, commands, cwd);
+
+/** Flushes dirty pages so that one server's writeback does not land in the next server's measurement. */
+function flushDisk(): void {
+  spawnSync('sync');
+}
+
+function mib(bytes: number): string {
+  return bytes >= 1024 ** 3 ? `${bytes / 1024 ** 3} GiB` : bytes >= 1024 ** 2 ? `${bytes / 1024 ** 2} MiB` : `${bytes / 1024} KiB`;
+}
+
+async function prepareUploadDir(ctx: BenchContext, server: BenchServer): Promise<void> {
+  const { hostDir, remoteDir } = server.upload;
+  if (hostDir) mkdirSync(hostDir, { recursive: true });
+  else await sftp(ctx, server, [`-mkdir ${remoteDir}`]);
+}
+
+/** Checks an uploaded copy of big.bin, then deletes it (from the host, or through the server when it only lives there). */
+async function verifyAndRemoveBig(ctx: BenchContext, server: BenchServer, name: string): Promise<void> {
+  const { hostDir, remoteDir } = server.upload;
+  let actual: string;
+  if (hostDir) {
+    actual = await sha256File(join(hostDir, name));
+    rmSync(join(hostDir, name));
+  } else {
+    const local = join(ctx.verifyDir, name);
+    await sftp(ctx, server, [`get ${remoteDir}/${name} ${local}`, `rm ${remoteDir}/${name}`]);
+    actual = await sha256File(local);
+    rmSync(local);
+  }
+  if (actual !== ctx.dataset.bigSha256) {
+    throw new IntegrityError(`${server.name}: uploaded ${remoteDir}/${name} has sha256 ${actual}, sent ${ctx.dataset.bigSha256}`);
+  }
+}
+
+async function uploadBig(ctx: BenchContext, server: BenchServer, workload: 'W2' | 'W8', round: number): Promise<Metrics> {
+  await prepareUploadDir(ctx, server);
+  const name = `${workload.toLowerCase()}-r${round}.bin`;
+  const { seconds } = await sftp(ctx, server, [`put ${join(ctx.env.dataDir, LAYOUT.big)} ${server.upload.remoteDir}/${name}`]);
+  await verifyAndRemoveBig(ctx, server, name);
+  flushDisk();
+  return { [workload]: seconds };
+}
+
+const W1: Workload = {
+  id: 'W1',
+  describe: (o) => `get one ${mib(o.size)} file to /dev/null`,
+  async run(ctx, server) {
+    return { W1: (await sftp(ctx, server, [`get ${LAYOUT.big} /dev/null`])).seconds };
+  },
+};
+
+const W2: Workload = {
+  id: 'W2',
+  describe: (o) => `put one ${mib(o.size)} file to the local-disk backend (sha256 verified)`,
+  run: (ctx, server, round) => uploadBig(ctx, server, 'W2', round),
+};
+
+const W3: Workload = {
+  id: 'W3',
+  describe: (o) => `put -r a tree of ${o.files} x ${mib(o.fileSize)} files (sha256 of each verified)`,
+  async run(ctx, server, round) {
+    await prepareUploadDir(ctx, server);
+    const hostDir = server.upload.hostDir!;
+    const name = `w3-r${round}`;
+    const { seconds } = await sftp(ctx, server, [`put -r ${join(ctx.env.dataDir, LAYOUT.tree)} ${server.upload.remoteDir}/${name}`]);
+    const bad = treeMismatches(join(hostDir, name), ctx.dataset.treeSha256);
+    rmSync(join(hostDir, name), { recursive: true });
+    flushDisk();
+    if (bad.length > 0) throw new IntegrityError(`${server.name}: put -r stored ${bad.length} wrong files, e.g. ${bad.slice(0, 5).join(', ')}`);
+    return { W3: seconds };
+  },
+};
+
+const W4: Workload = {
+  id: 'W4',
+  describe: (o) => `get -r that tree (${o.files} files) to local disk`,
+  async run(ctx, server, round) {
+    const local = join(ctx.clientDir, `w4-${server.name}-r${round}`);
+    const { seconds } = await sftp(ctx, server, [`get -r ${LAYOUT.tree} ${local}`]);
+    const bad = treeMismatches(local, ctx.dataset.treeSha256);
+    rmSync(local, { recursive: true });
+    if (bad.length > 0) throw new IntegrityError(`${server.name}: get -r delivered ${bad.length} wrong files, e.g. ${bad.slice(0, 5).join(', ')}`);
+    return { W4: seconds };
+  },
+};
+
+const W5: Workload = {
+  id: 'W5',
+  describe: (o) => `ls -l of a directory of ${o.entries} entries`,
+  async run(ctx, server) {
+    const { seconds, stdout } = await sftp(ctx, server, [`ls -l ${LAYOUT.list}`]);
+    const lines = stdout.split('\n').filter((line) => line.includes('entry-')).length;
+    if (lines !== ctx.options.entries) throw new IntegrityError(`${server.name}: ls -l listed ${lines} entries, expected ${ctx.options.entries}`);
+    return { W5: seconds };
+  },
+};
+
+/** W6 and W7 come from one run: the time of the concurrent gets and the server's peak memory meanwhile. */
+const W6: Workload = {
+  id: 'W6',
+  describe: (o) => `${o.clients} concurrent sftp clients, each getting its own ${mib(o.clientSize)} file to /dev/null (wall time of all)`,
+  async run(ctx, server) {
+    const sampler = samplePeakMemory(server.pid);
+    const started = process.hrtime.bigint();
+    let seconds: number;
+    try {
+      await Promise.all(Array.from({ length: ctx.options.clients }, (_, i) => sftp(ctx, server, [`get ${concurrentFile(i)} /dev/null`])));
+      seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    } finally {
+      sampler.stop();
+    }
+    const peak = sampler.stop();
+    return { W6: seconds, W7: peak.rss, W7pss: peak.pss };
+  },
+};
+
+const W7: Workload = {
+  id: 'W7',
+  describe: () => 'peak memory of the server (process tree, sampled every 20 ms) during W6',
+  run: (ctx, server, round) => W6.run(ctx, server, round),
+};
+
+const W8: Workload = {
+  id: 'W8',
+  describe: (o) =>
+    `put one ${mib(o.size)} file to memory: sftp-expose's MemoryFS; OpenSSH and rclone write to tmpfs (/dev/shm) instead (sha256 verified)`,
+  run: (ctx, server, round) => uploadBig(ctx, server, 'W8', round),
+};
+
+const IDLE: Workload = {
+  id: 'IDLE',
+  describe: (o) => `${o.idleSessions} idle sessions (ssh2 clients, SFTP channel open): server memory growth per session`,
+  async run(ctx, server) {
+    const { rssPerSession, pssPerSession } = await measureIdleSessions(server, ctx.env.clientKeyPath, ctx.options.idleSessions);
+    return { IDLE: rssPerSession, IDLEpss: pssPerSession };
+  },
+};
+
+export const WORKLOADS: readonly Workload[] = [W1, W2, W3, W4, W5, W6, W7, W8, IDLE];
+
+/** Empties a scratch directory between runs without removing it. */
+export function emptyDir(dir: string): void {
+  for (const name of readdirSync(dir)) rmSync(join(dir, name), { recursive: true, force: true });
+}
