@@ -39,10 +39,22 @@ export function loadHostKeys(keys: ReadonlyArray<string | Buffer> | undefined, s
   return GENERATED_KEY_TYPES.map(({ file, generate }) => {
     const path = join(stateDir, file);
     if (existsSync(path)) return readFileSync(path);
-    const { private: privateKey, public: publicKey } = generate();
+    const { private: privateKey, public: publicKey } = generateParsable(generate);
     writeFileSync(path, privateKey, { mode: 0o600 });
     chmodSync(path, 0o600);
     writeFileSync(`${path}.pub`, publicKey + '\n', { mode: 0o644 });
     return Buffer.from(privateKey);
   });
+}
+
+/**
+ * ssh2's generateKeyPairSync drops the leading zero byte of an ed25519 public
+ * key (about 1 key in 256), writing a key its own parser rejects as malformed;
+ * generating again avoids such keys.
+ */
+function generateParsable<Pair extends { private: string }>(generate: () => Pair): Pair {
+  for (let attempt = 0; ; attempt++) {
+    const pair = generate();
+    if (!(ssh2.utils.parseKey(pair.private) instanceof Error) || attempt >= 16) return pair;
+  }
 }
