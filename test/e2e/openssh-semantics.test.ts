@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, realpathSync } from 'node:fs';
 import { mkdir, readFile, readdir, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { LocalFS } from '../../src/backends/local.js';
+import { MemoryFS } from '../../src/backends/memory.js';
 import { PacketFramer, PacketWriter, type WireAttrs } from '../../src/sftp/protocol/codec.js';
 import { OpenFlag, PacketType, StatusCode } from '../../src/sftp/protocol/constants.js';
 import { encodeRequest, type Request } from '../../src/sftp/protocol/messages.js';
@@ -13,6 +15,9 @@ import { Session } from '../../src/sftp/Session.js';
 import { SFTPServerInterface } from '../../src/sftp/SFTPServerInterface.js';
 import { decodeReply, expectReply, type Reply } from '../helpers/sftpReplies.js';
 import { makeTempDir } from '../helpers/tempDir.js';
+import { requireTool } from '../helpers/requireTool.js';
+import { runSftpBatch } from '../helpers/sftpBatch.js';
+import { startTestServer, type TestServer } from '../helpers/testServer.js';
 
 /*
  * A differential test: the same requests go to OpenSSH's sftp-server (run over
@@ -395,4 +400,27 @@ describe('OpenSSH sftp-server and our Session answer alike', { skip: skipReason(
     });
   });
 
+});
+
+describe("OpenSSH's sftp client: cp is a server-side copy-data", { skip: requireTool('sftp') }, () => {
+  let server: TestServer;
+  const fs = new MemoryFS();
+
+  before(async () => {
+    server = await startTestServer({ fs });
+  });
+
+  after(async () => {
+    await server?.close();
+  });
+
+  it('copies a multi-chunk file, and refuses a missing source', async () => {
+    const content = randomBytes(3 * 1024 * 1024 + 4321);
+    await fs.writeFile('/source.bin', content);
+    const result = await runSftpBatch(server.port, server.clientKeyPath, ['cp /source.bin /copy.bin', '-cp /missing /nowhere']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.ok((await fs.readFile('/copy.bin')).equals(content), 'the copy differs from the source');
+    assert.match(result.stderr, /No such file/);
+    assert.equal(await fs.exists('/nowhere'), false);
+  });
 });
