@@ -161,8 +161,9 @@ function summarise(reply: Reply, side: Side, step: Step): string {
 }
 
 const enc = (text: string) => Buffer.from(text);
+const posixRenamePayload = (oldPath: string, newPath: string) => Buffer.from(new PacketWriter(0).string(oldPath).string(newPath).fields());
 const posixRename = (oldPath: string, newPath: string): RequestWithoutId => ({
-  type: PacketType.EXTENDED, name: 'posix-rename@openssh.com', payload: Buffer.from(new PacketWriter(0).string(oldPath).string(newPath).fields()),
+  type: PacketType.EXTENDED, name: 'posix-rename@openssh.com', payload: posixRenamePayload(oldPath, newPath),
 });
 const at = (ctx: StepContext, name: string) => ctx.handles.get(name)!;
 const fileText = (path: string) => readFile(path, 'latin1').catch((error: NodeJS.ErrnoException) => `<${error.code}>`);
@@ -354,7 +355,7 @@ function withCasePrefix(request: RequestWithoutId, slug: string): RequestWithout
   for (const key of ['path', 'oldPath', 'newPath', 'linkPath']) if (typeof fields[key] === 'string') fields[key] = fix(fields[key] as string);
   if (request.type === PacketType.EXTENDED && request.name === 'posix-rename@openssh.com') {
     const [oldPath, newPath] = decodeTwoStrings(request.payload);
-    fields.payload = posixRename(fix(oldPath), fix(newPath)).payload;
+    fields.payload = posixRenamePayload(fix(oldPath), fix(newPath));
   }
   return fields as RequestWithoutId;
 }
