@@ -9,6 +9,7 @@ import { errorText, type ExecCommands, type ExecContext } from './exec/types.js'
 export { dfCommand, dfRow, formatDfTable, type DfRow } from './exec/df.js';
 export { hashLine, hashsumCommand } from './exec/hashsum.js';
 export { parseShellWords, ShellSyntaxError } from './exec/shellWords.js';
+export { quoteName } from './exec/quoteName.js';
 export { errorText, type ExecCommand, type ExecCommands, type ExecContext } from './exec/types.js';
 
 /** The prefix of messages that come from the server itself, not from a command. */

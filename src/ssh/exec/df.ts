@@ -1,4 +1,5 @@
 import type { StatVFS } from '../../fs/types.js';
+import { quoteName } from './quoteName.js';
 import { errorText, type ExecCommand } from './types.js';
 
 /** The device name in the first column: there is no device behind an exposed FS. */
@@ -50,7 +51,7 @@ export const dfCommand: ExecCommand = async (args, context) => {
       await context.fs.stat(path);
       rows.push(dfRow(await statvfs(path)));
     } catch (error) {
-      context.stderr.write(`df: ${operand ?? '.'}: ${errorText(error)}\n`);
+      context.stderr.write(`df: ${quoteName(operand ?? '.')}: ${errorText(error)}\n`);
       status = 1;
     }
   }

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import type { FS } from '../../fs/FS.js';
 import { IsADirectory } from '../../fs/errors.js';
 import type { HashAlgorithm } from '../../fs/types.js';
+import { quoteName } from './quoteName.js';
 import { errorText, type ExecCommand } from './types.js';
 
 /** Read size when the FS cannot hash by itself: large reads keep round trips few on remote backends. */
@@ -35,7 +36,7 @@ export function hashsumCommand(name: string, algorithm: HashAlgorithm): ExecComm
         const digest = operand === '-' ? await hashStream(context.stdin, algorithm) : await hashFile(context.fs, context.resolve(operand), algorithm);
         context.stdout.write(hashLine(digest, operand));
       } catch (error) {
-        context.stderr.write(`${name}: ${operand}: ${errorText(error)}\n`);
+        context.stderr.write(`${name}: ${quoteName(operand)}: ${errorText(error)}\n`);
         status = 1;
       }
     }
