@@ -1,0 +1,196 @@
+/**
+ * Runs the built `sftp-expose` CLI as a child process, and the real clients
+ * (OpenSSH sftp, ssh2's Client) the CLI tests talk to it with.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TestContext } from 'node:test';
+import ssh2 from 'ssh2';
+
+export const CLI_PATH = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+
+const START_TIMEOUT_MS = 20_000;
+const EXIT_TIMEOUT_MS = 20_000;
+
+export interface Exited {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A temporary directory for one test, removed by `cleanup`. */
+export async function makeTempDir(prefix = 'sftp-expose-cli-'): Promise<{ path: string; cleanup: () => Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), prefix));
+  return { path, cleanup: () => rm(path, { recursive: true, force: true }) };
+}
+
+function assertBuilt(): void {
+  if (!existsSync(CLI_PATH)) throw new Error(`${CLI_PATH} is missing: run \`npm run build\` first (npm test does)`);
+}
+
+/** Spawns the CLI; `home` becomes HOME so no real ~/.ssh/authorized_keys or cache leaks in. */
+function spawnCLI(args: string[], home: string): ChildProcess {
+  assertBuilt();
+  return spawn(process.execPath, [CLI_PATH, ...args], {
+    env: { ...process.env, HOME: home, XDG_CACHE_HOME: join(home, '.cache') },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/** Resolves when the child has exited and its output is drained; kills it after `timeoutMs` if given. */
+function collectExit(child: ChildProcess, output: { stdout: string; stderr: string }, timeoutMs?: number): Promise<Exited> {
+  return new Promise((resolve, reject) => {
+    const timer =
+      timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            child.kill('SIGKILL');
+            reject(new Error(`${child.spawnfile} did not exit within ${timeoutMs} ms; stderr:\n${output.stderr}`));
+          }, timeoutMs);
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout: output.stdout, stderr: output.stderr });
+    });
+  });
+}
+
+/** Runs a CLI invocation expected to end by itself (help, errors). */
+export async function runCLI(args: string[], home: string): Promise<Exited> {
+  const child = spawnCLI(args, home);
+  const output = { stdout: '', stderr: '' };
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output.stdout += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output.stderr += chunk));
+  return collectExit(child, output, EXIT_TIMEOUT_MS);
+}
+
+/** A CLI server that has logged `listening on host:port`. */
+export interface RunningCLI {
+  port: number;
+  /** `algorithm SHA256:...` lines from the start-up log. */
+  fingerprints: string[];
+  stderr(): string;
+  /** Sends `signal` (default SIGTERM) and waits for the exit. */
+  stop(signal?: NodeJS.Signals): Promise<Exited>;
+}
+
+/** Starts `sftp-expose serve ...args` on a free port and waits until it listens. */
+export async function startServe(args: string[], home: string): Promise<RunningCLI> {
+  const child = spawnCLI(['serve', '--addr', '127.0.0.1:0', ...args], home);
+  const output = { stdout: '', stderr: '' };
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output.stdout += chunk));
+  const exited = collectExit(child, output);
+  exited.catch(() => {});
+  let stopped: Promise<Exited> | undefined;
+  const stop = (signal: NodeJS.Signals = 'SIGTERM') => {
+    stopped ??= new Promise<Exited>((resolve, reject) => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`CLI ignored ${signal} for ${EXIT_TIMEOUT_MS} ms`));
+      }, EXIT_TIMEOUT_MS);
+      exited.then((result) => {
+        clearTimeout(timer);
+        resolve(result);
+      }, reject);
+    });
+    return stopped;
+  };
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => fail(new Error(`no "listening on" line within ${START_TIMEOUT_MS} ms; stderr:\n${output.stderr}`)), START_TIMEOUT_MS);
+    const fail = (error: Error) => {
+      clearTimeout(timer);
+      stop('SIGKILL').catch(() => {});
+      reject(error);
+    };
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+      output.stderr += chunk;
+      const match = /listening on (\S+):(\d+)$/m.exec(output.stderr);
+      if (match) {
+        clearTimeout(timer);
+        resolve(Number(match[2]));
+      }
+    });
+    exited.then((result) => fail(new Error(`CLI exited (code ${result.code}) before listening; stderr:\n${result.stderr}`)), fail);
+  });
+  const fingerprints = [...output.stderr.matchAll(/host key (\S+ SHA256:\S+)/g)].map((match) => match[1]!);
+  return { port, fingerprints, stderr: () => output.stderr, stop };
+}
+
+/**
+ * Whether an external tool is installed. Missing: the test is skipped with a
+ * loud reason, except in CI (CI set), where that is a failure.
+ */
+export function requireTool(t: TestContext, tool: string): boolean {
+  const found = spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
+  if (found) return true;
+  if (process.env.CI) throw new Error(`${tool} is not installed, and CI requires it (.ci/run installs it)`);
+  const reason = `SKIPPED: ${tool} is not installed; install it to run this test`;
+  process.stderr.write(`\n*** ${reason} ***\n`);
+  t.skip(reason);
+  return false;
+}
+
+/** Makes an ed25519 key pair with ssh-keygen; returns the private key path (public is `.pub`). */
+export function makeClientKey(dir: string, name = 'id_ed25519'): string {
+  const path = join(dir, name);
+  const result = spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'cli-test', '-f', path]);
+  if (result.status !== 0) throw new Error(`ssh-keygen failed: ${result.stderr.toString()}`);
+  return path;
+}
+
+/** Runs OpenSSH `sftp` in batch mode with key auth; resolves with its exit status and output. */
+export function runOpenSSHSftp(options: { port: number; user: string; identity: string; commands: string[]; cwd?: string }): Promise<Exited> {
+  const child = spawn(
+    'sftp',
+    [
+      '-F', '/dev/null', '-b', '-', '-P', String(options.port), '-i', options.identity,
+      '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes',
+      '-o', 'IdentitiesOnly=yes', '-o', 'LogLevel=ERROR', `${options.user}@127.0.0.1`,
+    ],
+    { cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+  const output = { stdout: '', stderr: '' };
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output.stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output.stderr += chunk));
+  child.stdin.end(options.commands.join('\n') + '\n');
+  return collectExit(child, output, EXIT_TIMEOUT_MS);
+}
+
+/** An SSH connection made with ssh2's Client, with the host key it was shown. */
+export interface SSH2Connection {
+  client: ssh2.Client;
+  hostKey: Buffer;
+  sftp(): Promise<ssh2.SFTPWrapper>;
+  end(): void;
+}
+
+/** Connects with ssh2's Client; rejects when authentication fails. */
+export function connectSSH2(config: Omit<ssh2.ConnectConfig, 'host' | 'hostVerifier'> & { port: number }): Promise<SSH2Connection> {
+  return new Promise((resolve, reject) => {
+    const client = new ssh2.Client();
+    let hostKey = Buffer.alloc(0);
+    client.once('ready', () =>
+      resolve({
+        client,
+        hostKey,
+        sftp: () => new Promise((res, rej) => client.sftp((error, sftp) => (error ? rej(error) : res(sftp)))),
+        end: () => client.end(),
+      }),
+    );
+    client.once('error', reject);
+    client.connect({
+      host: '127.0.0.1',
+      readyTimeout: 15_000,
+      ...config,
+      hostVerifier: (key: Buffer) => {
+        hostKey = key;
+        return true;
+      },
+    });
+  });
+}
