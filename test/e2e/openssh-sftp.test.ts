@@ -34,17 +34,18 @@ for (const backend of backends) {
     let server: TestServer;
     let fs: FS;
     let cleanupBackend: () => void;
-    const local = makeTempDir('sftp-expose-client-');
+    let local: ReturnType<typeof makeTempDir>;
     const batch = (commands: string[]) => runSftpBatch(server.port, server.clientKeyPath, commands, { cwd: local.path });
 
     before(async () => {
+      local = makeTempDir('sftp-expose-client-');
       ({ fs, cleanup: cleanupBackend } = backend.make());
       server = await startTestServer({ fs });
     });
     after(async () => {
       await server?.close();
       cleanupBackend?.();
-      local.remove();
+      local?.remove();
     });
 
     it('puts and gets a 20 MiB random file intact', async () => {

@@ -26,9 +26,10 @@ describe('ssh2 client against the server', { skip }, () => {
   let server: TestServer;
   let fs: MemoryFS;
   let conn: Ssh2Connection;
-  const local = makeTempDir('sftp-expose-ssh2-');
+  let local: ReturnType<typeof makeTempDir>;
 
   before(async () => {
+    local = makeTempDir('sftp-expose-ssh2-');
     fs = new MemoryFS();
     server = await startTestServer({ fs });
     conn = await connectSsh2(server.port, { username: TEST_USER, privateKey: clientKey().privateKey });
@@ -36,7 +37,7 @@ describe('ssh2 client against the server', { skip }, () => {
   after(async () => {
     await conn?.close();
     await server?.close();
-    local.remove();
+    local?.remove();
   });
 
   it('takes 256 pipelined writes at shuffled offsets, then serves 256 pipelined reads', async () => {
