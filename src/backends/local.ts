@@ -2,6 +2,8 @@ import fse from 'fs-extra';
 import { posix } from 'node:path';
 import { InvalidPath, PermissionDenied, fromErrno } from '../fs/errors.js';
 import { isInside, normalizePath } from '../fs/path.js';
+import type { AccountNames } from '../fs/types.js';
+import { systemAccountNames } from './local/systemAccounts.js';
 import { NodeFS } from './nodefs.js';
 
 /** Symlinks followed while resolving one path before giving up (Linux's MAXSYMLINKS). */
@@ -57,6 +59,11 @@ export class LocalFS extends NodeFS {
     super(fse, { root });
     this.root = root;
     this.jailed = root !== '/';
+  }
+
+  /** The host's account names: a local disk reports the host's uids and gids. */
+  override accountNames(): Promise<AccountNames> {
+    return systemAccountNames();
   }
 
   protected override async hostPath(path: string, follow: boolean): Promise<string> {

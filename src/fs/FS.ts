@@ -1,6 +1,6 @@
 import { AlreadyExists, InvalidPath, ResourceNotFound, Unsupported } from './errors.js';
 import { joinPath, normalizePath, splitPath } from './path.js';
-import type { DirEntry, FileHandle, HashAlgorithm, OpenFlags, SetAttributes, StatVFS, Stats } from './types.js';
+import type { AccountNames, DirEntry, FileHandle, HashAlgorithm, OpenFlags, SetAttributes, StatVFS, Stats } from './types.js';
 import { parseOpenFlags } from './types.js';
 
 /** How many symlinks `realpath` follows before it gives up (as Linux's MAXSYMLINKS). */
@@ -103,6 +103,8 @@ export abstract class FS {
   copy?(from: string, to: string, overwrite: boolean): Promise<void>;
   /** Creates a hard link `linkPath` to the existing file `target`. */
   link?(target: string, linkPath: string): Promise<void>;
+  /** Names behind the uids and gids this FS reports (users-groups-by-id@openssh.com). */
+  accountNames?(): Promise<AccountNames>;
 
   // Conveniences built on the contract, for embedders, examples and tests.
 

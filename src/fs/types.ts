@@ -63,6 +63,12 @@ export interface StatVFS {
   nameMax: number;
 }
 
+/** Names of user and group ids, as an account database knows them. */
+export interface AccountNames {
+  users: ReadonlyMap<number, string>;
+  groups: ReadonlyMap<number, string>;
+}
+
 /** Hash algorithms a backend may compute server-side. */
 export type HashAlgorithm = 'md5' | 'sha1' | 'sha256' | 'sha512';
 

@@ -9,7 +9,6 @@ export type { Extension, ExtensionContext } from './extensions/types.js';
 export type { LinkAttributesFS } from './extensions/openssh.js';
 export type { HomeDirectoryLookup } from './extensions/paths.js';
 export type { AccountNameLookup } from './extensions/accounts.js';
-export type { AccountNames } from './extensions/systemAccounts.js';
 
 /**
  * Every extension the server knows, grouped by what they touch: OpenSSH's

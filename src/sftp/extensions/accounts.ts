@@ -1,9 +1,8 @@
 import type { FS } from '../../fs/FS.js';
-import { LocalFS } from '../../backends/local.js';
+import type { AccountNames } from '../../fs/types.js';
 import { MalformedPacket, PacketReader, PacketWriter } from '../protocol/codec.js';
 import { encodeExtendedReply } from '../protocol/messages.js';
 import type { SFTPServerInterface } from '../SFTPServerInterface.js';
-import { systemAccountNames, type AccountNames } from './systemAccounts.js';
 import { always, type Extension } from './types.js';
 
 /**
@@ -16,12 +15,11 @@ export interface AccountNameLookup {
 
 const noAccounts: AccountNames = { users: new Map(), groups: new Map() };
 
-/** Whose names to use: the interface's own, the host's for the local disk, none otherwise. */
+/** Whose names to use: the interface's own, else the FS's (the local disk knows the host's), else none. */
 async function accountNamesFor(si: SFTPServerInterface, fs: FS): Promise<AccountNames> {
   const lookup = (si as Partial<AccountNameLookup>).accountNames;
   if (typeof lookup === 'function') return lookup.call(si);
-  // Only the local disk reports host ids; on any other backend a host name for an id would be a guess.
-  return fs instanceof LocalFS ? systemAccountNames() : noAccounts;
+  return fs.accountNames ? fs.accountNames() : noAccounts;
 }
 
 function readIds(list: Buffer, field: string): number[] {

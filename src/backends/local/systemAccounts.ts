@@ -1,10 +1,6 @@
 import { readFile } from 'node:fs/promises';
+import type { AccountNames } from '../../fs/types.js';
 
-/** Names of user and group ids, as an account database knows them. */
-export interface AccountNames {
-  users: ReadonlyMap<number, string>;
-  groups: ReadonlyMap<number, string>;
-}
 
 /** Reads `name:x:id:...` lines; the first entry for an id wins, as getpwuid(3) returns it. */
 export function parseAccountFile(text: string): Map<number, string> {
