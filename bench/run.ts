@@ -66,7 +66,13 @@ async function startMainServers(names: ServerName[], env: BenchEnvironment, opti
 }
 
 /** W8's servers: sftp-expose over MemoryFS (one worker: each worker would have its own MemoryFS), the others over tmpfs. */
-async function startMemoryServers(main: BenchServer[], env: BenchEnvironment, shmDir: string): Promise<{ servers: BenchServer[]; owned: BenchServer[] }> {
+/** Servers for one workload, and those of them started for it (to stop afterwards). */
+interface ServerSet {
+  servers: BenchServer[];
+  owned: BenchServer[];
+}
+
+async function startMemoryServers(main: BenchServer[], env: BenchEnvironment, shmDir: string): Promise<ServerSet> {
   const servers: BenchServer[] = [];
   const owned: BenchServer[] = [];
   for (const server of main) {
@@ -86,16 +92,29 @@ function rotate<T>(items: readonly T[], by: number): T[] {
   return [...items.slice(shift), ...items.slice(0, shift)];
 }
 
-async function runWorkload(workload: Workload, servers: BenchServer[], ctx: BenchContext, samples: Samples): Promise<void> {
-  for (let round = 0; round < ctx.options.rounds; round++) {
-    for (const server of rotate(servers, round)) {
-      const metrics = await workload.run(ctx, server, round);
-      for (const [metric, value] of Object.entries(metrics) as [keyof Samples, number][]) {
-        const byServer = (samples[metric] ??= {});
-        (byServer[server.name] ??= []).push(value);
-      }
-      const shown = Object.entries(metrics).map(([metric, value]) => `${metric}=${value < 1000 ? value.toFixed(3) : Math.round(value)}`);
-      progress(`${workload.id} round ${round + 1}/${ctx.options.rounds} ${server.name}: ${shown.join(' ')}`);
+async function runRound(workload: Workload, servers: BenchServer[], round: number, ctx: BenchContext, samples: Samples): Promise<void> {
+  for (const server of rotate(servers, round)) {
+    const metrics = await workload.run(ctx, server, round);
+    for (const [metric, value] of Object.entries(metrics) as [keyof Samples, number][]) {
+      const byServer = (samples[metric] ??= {});
+      (byServer[server.name] ??= []).push(value);
+    }
+    const shown = Object.entries(metrics).map(([metric, value]) => `${metric}=${value < 1000 ? value.toFixed(3) : Math.round(value)}`);
+    progress(`${workload.id} round ${round + 1}/${ctx.options.rounds} ${server.name}: ${shown.join(' ')}`);
+  }
+}
+
+/** Servers started for some workloads only; stopped (and forgotten by `running`) once the workload is done. */
+async function withServers(start: () => Promise<ServerSet>, running: BenchServer[], warmUpKey: string, use: (servers: BenchServer[]) => Promise<void>): Promise<void> {
+  const set = await start();
+  running.push(...set.owned);
+  try {
+    for (const server of set.servers) await runSftp(server, warmUpKey, ['ls']);
+    await use(set.servers);
+  } finally {
+    for (const server of set.owned) {
+      await server.stop();
+      running.splice(running.indexOf(server), 1);
     }
   }
 }
@@ -153,20 +172,21 @@ async function main(): Promise<number> {
     const samples: Samples = {};
     for (const workload of workloads) {
       progress(`\n${workload.id}: ${workload.describe(options)}`);
-      if (workload.id !== 'W8') {
-        await runWorkload(workload, main, ctx, samples);
-        continue;
-      }
-      const memory = await startMemoryServers(main, env, w8Dir);
-      toStop.push(...memory.owned);
-      try {
-        for (const server of memory.servers) await runSftp(server, env.clientKeyPath, ['ls']);
-        await runWorkload(workload, memory.servers, ctx, samples);
-      } finally {
-        for (const server of memory.owned) {
-          await server.stop();
-          toStop.splice(toStop.indexOf(server), 1);
+      if (workload.id === 'W8') {
+        await withServers(() => startMemoryServers(main, env, w8Dir), toStop, env.clientKeyPath, async (servers) => {
+          for (let round = 0; round < options.rounds; round++) await runRound(workload, servers, round, ctx, samples);
+        });
+      } else if (workload.id === 'IDLE') {
+        // Fresh servers each round: a process that has already served transfers has memory to spare, and new sessions would look free.
+        for (let round = 0; round < options.rounds; round++) {
+          const start = async () => {
+            const servers = await startMainServers(serverNames, env, options);
+            return { servers, owned: servers };
+          };
+          await withServers(start, toStop, env.clientKeyPath, (servers) => runRound(workload, servers, round, ctx, samples));
         }
+      } else {
+        for (let round = 0; round < options.rounds; round++) await runRound(workload, main, round, ctx, samples);
       }
     }
 
