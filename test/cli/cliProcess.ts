@@ -173,7 +173,7 @@ export interface SSH2Connection {
 export function connectSSH2(config: Omit<ssh2.ConnectConfig, 'host' | 'hostVerifier'> & { port: number }): Promise<SSH2Connection> {
   return new Promise((resolve, reject) => {
     const client = new ssh2.Client();
-    let hostKey = Buffer.alloc(0);
+    let hostKey: Buffer = Buffer.alloc(0);
     client.once('ready', () =>
       resolve({
         client,

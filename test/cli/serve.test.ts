@@ -160,7 +160,7 @@ describe('sftp-expose serve', () => {
       try {
         const server = await startServe(['--user', 'demo', '--pass', 'demo', '--state-dir', join(temp.path, 'state')], temp.path);
         const connection = await connectSSH2({ port: server.port, username: 'demo', password: 'demo' });
-        const closed = new Promise((resolve) => connection.client.once('close', resolve));
+        const closed = new Promise<void>((resolve) => connection.client.on('close', () => resolve()));
         await connection.sftp();
         const exited = await server.stop(signal);
         assert.equal(exited.code, 0, exited.stderr);
