@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 import type { FS } from '../../src/fs/FS.js';
 import { MemoryFS } from '../../src/backends/memory.js';
 import type { Logger } from '../../src/logger.js';
@@ -70,6 +71,8 @@ export async function startTestServer(options: StartTestServerOptions = {}): Pro
   const serverOptions: BaseSFTPServerOptions = {
     fs,
     hostKeys: [testHostKeyPath()],
+    // Never the user's ~/.cache: anything the server keeps goes next to the test keys.
+    stateDir: dirname(testHostKeyPath()),
     limits: options.limits,
     logger: options.logger,
     home: options.home,
