@@ -36,6 +36,17 @@ export interface BaseSFTPServerOptions {
 
 type AuthContext = ssh2.AuthContext;
 
+/** What the auth hooks know of the connection being authenticated. */
+export interface AuthAttempt {
+  clientAddress: string;
+  clientPort: number;
+  /**
+   * Methods that already returned PARTIALLY_SUCCESSFUL for this user on this
+   * connection, in order (a second factor checks the first one passed here).
+   */
+  completedMethods: readonly AuthMethod[];
+}
+
 /**
  * An SFTP server on ssh2's SSH transport. Authentication is decided by hooks a
  * subclass overrides; the base class accepts nobody (deny by default).
@@ -65,21 +76,25 @@ export class BaseSFTPServer extends EventEmitter {
 
   // Hooks for subclasses.
 
-  /** Methods this user may try. Methods that already succeeded (multi-factor) are dropped by the caller. */
-  getAllowedAuths(_username: string): AuthMethod[] {
+  /**
+   * Methods this user may try now. Asked again after each partial success, so
+   * a multi-factor policy can depend on `attempt.completedMethods`; methods
+   * that already succeeded are dropped by the caller.
+   */
+  getAllowedAuths(_username: string, _attempt: AuthAttempt): AuthMethod[] {
     return ['publickey', 'password'];
   }
 
-  checkAuthNone(_username: string): AuthResult | Promise<AuthResult> {
+  checkAuthNone(_username: string, _attempt: AuthAttempt): AuthResult | Promise<AuthResult> {
     return AuthResult.FAILED;
   }
 
-  checkAuthPassword(_username: string, _password: string): AuthResult | Promise<AuthResult> {
+  checkAuthPassword(_username: string, _password: string, _attempt: AuthAttempt): AuthResult | Promise<AuthResult> {
     return AuthResult.FAILED;
   }
 
   /** Whether this key may log in as this user. The server has verified the signature already. */
-  checkAuthPublickey(_username: string, _key: PublicKey): AuthResult | Promise<AuthResult> {
+  checkAuthPublickey(_username: string, _key: PublicKey, _attempt: AuthAttempt): AuthResult | Promise<AuthResult> {
     return AuthResult.FAILED;
   }
 
@@ -141,11 +156,16 @@ export class BaseSFTPServer extends EventEmitter {
   private handleClient(client: ssh2.Connection, info: ssh2.ClientInfo): void {
     this.connections.add(client);
     const completed: AuthMethod[] = [];
+    /** The user the partial successes in `completed` were won for. */
+    let completedFor: string | undefined;
     let sessionInfo: SessionInfo | undefined;
     client.on('authentication', (ctx) => {
       const onSuccess = () => {
         sessionInfo = { username: ctx.username, clientAddress: info.ip, clientPort: info.port, authMethods: [...completed] };
       };
+      // SSH lets a client change user between requests; a factor passed for one user must not count for another.
+      if (completedFor !== ctx.username) completed.length = 0;
+      completedFor = ctx.username;
       this.authenticate(ctx, info, completed, onSuccess).catch((error: unknown) => {
           this.logger.error('auth hook failed', { error, username: ctx.username });
           ctx.reject();
@@ -173,18 +193,19 @@ export class BaseSFTPServer extends EventEmitter {
   /** Runs one authentication attempt through the hooks; calls onSuccess just before the user is let in. */
   private async authenticate(ctx: AuthContext, info: ssh2.ClientInfo, completed: AuthMethod[], onSuccess: () => void): Promise<void> {
     const username = ctx.username;
-    const allowed = this.getAllowedAuths(username).filter((method) => !completed.includes(method));
+    const attempt = (): AuthAttempt => ({ clientAddress: info.ip, clientPort: info.port, completedMethods: [...completed] });
+    const allowed = this.getAllowedAuths(username, attempt()).filter((method) => !completed.includes(method));
     const method = ctx.method as AuthMethod;
     if (!allowed.includes(method)) {
       ctx.reject(allowed);
       return;
     }
     let result: AuthResult;
-    if (ctx.method === 'none') result = await this.checkAuthNone(username);
-    else if (ctx.method === 'password') result = await this.checkAuthPassword(username, ctx.password);
+    if (ctx.method === 'none') result = await this.checkAuthNone(username, attempt());
+    else if (ctx.method === 'password') result = await this.checkAuthPassword(username, ctx.password, attempt());
     else if (ctx.method === 'publickey') {
       const key: PublicKey = { algorithm: ctx.key.algo, data: ctx.key.data };
-      result = await this.checkAuthPublickey(username, key);
+      result = await this.checkAuthPublickey(username, key, attempt());
       if (result !== AuthResult.FAILED && !ctx.signature) {
         ctx.accept(); // "this key would do": the client signs and asks again
         return;
@@ -200,7 +221,7 @@ export class BaseSFTPServer extends EventEmitter {
     }
     if (result === AuthResult.PARTIALLY_SUCCESSFUL) {
       completed.push(method);
-      ctx.reject(allowed.filter((m) => m !== method), true);
+      ctx.reject(this.getAllowedAuths(username, attempt()).filter((m) => !completed.includes(m)), true);
       return;
     }
     if (method !== 'none') this.logger.info('authentication failed', { username, method, client: info.ip });
