@@ -68,7 +68,7 @@ export async function runCLI(args: string[], home: string): Promise<Exited> {
   return collectExit(child, output, EXIT_TIMEOUT_MS);
 }
 
-/** A CLI server that has logged `listening on host:port`. */
+/** A server process (the CLI or an example) that has logged `listening on host:port`. */
 export interface RunningCLI {
   port: number;
   /** `algorithm SHA256:...` lines from the start-up log. */
@@ -79,8 +79,24 @@ export interface RunningCLI {
 }
 
 /** Starts `sftp-expose serve ...args` on a free port and waits until it listens. */
-export async function startServe(args: string[], home: string): Promise<RunningCLI> {
-  const child = spawnCLI(['serve', '--addr', '127.0.0.1:0', ...args], home);
+export function startServe(args: string[], home: string): Promise<RunningCLI> {
+  return waitUntilListening(spawnCLI(['serve', '--addr', '127.0.0.1:0', ...args], home));
+}
+
+/**
+ * Runs an example script with tsx, listening on a free port of 127.0.0.1;
+ * `home` becomes HOME and holds its generated host keys.
+ */
+export function startExample(script: string, home: string, env: Record<string, string> = {}): Promise<RunningCLI> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    env: { ...process.env, HOME: home, XDG_CACHE_HOME: join(home, '.cache'), HOST: '127.0.0.1', PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return waitUntilListening(child);
+}
+
+/** Waits for a server process's `listening on host:port` line on stderr. */
+async function waitUntilListening(child: ChildProcess): Promise<RunningCLI> {
   const output = { stdout: '', stderr: '' };
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output.stdout += chunk));
   const exited = collectExit(child, output);
@@ -91,7 +107,7 @@ export async function startServe(args: string[], home: string): Promise<RunningC
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
-        reject(new Error(`CLI ignored ${signal} for ${EXIT_TIMEOUT_MS} ms`));
+        reject(new Error(`${child.spawnfile} ignored ${signal} for ${EXIT_TIMEOUT_MS} ms`));
       }, EXIT_TIMEOUT_MS);
       exited.then((result) => {
         clearTimeout(timer);
@@ -115,7 +131,7 @@ export async function startServe(args: string[], home: string): Promise<RunningC
         resolve(Number(match[2]));
       }
     });
-    exited.then((result) => fail(new Error(`CLI exited (code ${result.code}) before listening; stderr:\n${result.stderr}`)), fail);
+    exited.then((result) => fail(new Error(`server process exited (code ${result.code}) before listening; stderr:\n${result.stderr}`)), fail);
   });
   const fingerprints = [...output.stderr.matchAll(/host key (\S+ SHA256:\S+)/g)].map((match) => match[1]!);
   return { port, fingerprints, stderr: () => output.stderr, stop };
