@@ -1,6 +1,7 @@
 import { PermissionDenied, fromErrno } from '../../fs/errors.js';
 import type { FileHandle, FileType, OpenFlags, SetAttributes, Stats } from '../../fs/types.js';
 import type { NodeFileHandleLike, NodeStatsLike } from './fsLike.js';
+import { WriteBehind } from './writeBehind.js';
 
 export const S_IFMT = 0o170000;
 export const S_IFREG = 0o100000;
@@ -59,6 +60,8 @@ export async function applyAttributes(
 /** An open file of a NodeFS: positioned reads and writes straight on the fs handle. */
 export class NodeFileHandle implements FileHandle {
   readonly fsync?: () => Promise<void>;
+  /** Gathers sequential writes (see WriteBehind); absent on a handle not opened for writing. */
+  private readonly writes?: WriteBehind;
 
   constructor(
     private readonly handle: NodeFileHandleLike,
@@ -66,32 +69,51 @@ export class NodeFileHandle implements FileHandle {
     private readonly flags: OpenFlags,
   ) {
     const sync = handle.sync;
-    if (typeof sync === 'function') this.fsync = () => errno(this.path, sync.call(handle));
+    if (typeof sync === 'function') {
+      this.fsync = async () => {
+        await this.flushWrites();
+        await errno(this.path, sync.call(handle));
+      };
+    }
+    if (flags.write) this.writes = new WriteBehind((data, position) => this.writeFully(data, position), flags.append);
+  }
+
+  /** Makes gathered writes visible to the file before an operation that looks at it. */
+  private async flushWrites(): Promise<void> {
+    if (this.writes?.pending) await this.writes.flush();
   }
 
   async read(offset: number, length: number): Promise<Buffer> {
     // The kernel would say EBADF, but not every fs-like (memfs) checks: refuse here, identically for all.
     if (!this.flags.read && this.flags.write) throw new PermissionDenied(this.path, { message: 'File not opened for reading' });
+    await this.flushWrites();
     const buffer = Buffer.allocUnsafe(length);
     const { bytesRead } = await errno(this.path, this.handle.read(buffer, 0, length, offset));
     return buffer.subarray(0, bytesRead);
   }
 
   async write(offset: number, data: Buffer): Promise<void> {
-    if (!this.flags.write) throw new PermissionDenied(this.path, { message: 'File not opened for writing' });
+    if (!this.writes) throw new PermissionDenied(this.path, { message: 'File not opened for writing' });
+    await this.writes.write(offset, data);
+  }
+
+  /** Writes all of `data`, looping over short writes. Position null: at the end (O_APPEND). */
+  private async writeFully(data: Buffer, position: number | null): Promise<void> {
     // In append mode the position is left to O_APPEND: pwrite's treatment of it is platform-dependent.
     for (let done = 0; done < data.length; ) {
-      const position = this.flags.append ? null : offset + done;
-      const { bytesWritten } = await errno(this.path, this.handle.write(data, done, data.length - done, position));
+      const at = position === null ? null : position + done;
+      const { bytesWritten } = await errno(this.path, this.handle.write(data, done, data.length - done, at));
       done += bytesWritten;
     }
   }
 
   async stat(): Promise<Stats> {
+    await this.flushWrites();
     return statsFromNode(await errno(this.path, this.handle.stat()));
   }
 
-  setstat(attrs: SetAttributes): Promise<void> {
+  async setstat(attrs: SetAttributes): Promise<void> {
+    await this.flushWrites();
     const handle = this.handle;
     return applyAttributes(this.path, attrs, {
       stat: () => handle.stat(),
@@ -102,7 +124,12 @@ export class NodeFileHandle implements FileHandle {
     });
   }
 
-  close(): Promise<void> {
-    return errno(this.path, this.handle.close());
+  /** Closes the file even when the last writes failed, then reports that failure. */
+  async close(): Promise<void> {
+    try {
+      await this.flushWrites();
+    } finally {
+      await errno(this.path, this.handle.close());
+    }
   }
 }
