@@ -99,10 +99,21 @@ describe('ReadOnlyFS', () => {
     assert.equal(vfs.blocks, (await inner.statvfs('/')).blocks);
   });
 
-  it('has no statvfs or hash when the inner FS has none', () => {
+  it('has no statvfs, hash or accountNames when the inner FS has none', () => {
     const bare = new ReadOnlyFS(new MinimalFS());
     assert.equal(bare.statvfs, undefined);
     assert.equal(bare.hash, undefined);
+    assert.equal(bare.accountNames, undefined);
+  });
+
+  it('passes accountNames through when the inner FS has them', async () => {
+    const names = { users: new Map([[1000, 'alice']]), groups: new Map([[1000, 'staff']]) };
+    class NamedFS extends MinimalFS {
+      override async accountNames() {
+        return names;
+      }
+    }
+    assert.equal(await new ReadOnlyFS(new NamedFS()).accountNames!(), names);
   });
 });
 

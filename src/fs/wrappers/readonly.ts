@@ -38,8 +38,9 @@ function changesFile(flags: OpenFlags): boolean {
  * resolution pass through to the inner FS.
  *
  * `isReadOnly` is true, so the server advertises no extension that writes.
- * Of the optional capabilities, `statvfs` (reporting the read-only flag) and
- * `hash` are kept when the inner FS has them; `copy` and `link` are omitted.
+ * Of the optional capabilities, `statvfs` (reporting the read-only flag),
+ * `hash` and `accountNames` are kept when the inner FS has them; `copy` and
+ * `link` are omitted.
  * Changes are refused before the inner FS is asked, so a refused `remove` of a
  * missing file says "read-only", not "no such file", as `sftp-server -R` does.
  *
@@ -55,6 +56,7 @@ export class ReadOnlyFS extends FS {
       const statvfs = inner.statvfs.bind(inner);
       this.statvfs = async (path: string): Promise<StatVFS> => ({ ...(await statvfs(path)), readOnly: true });
     }
+    if (typeof inner.accountNames === 'function') this.accountNames = inner.accountNames.bind(inner);
     if (typeof inner.hash === 'function') {
       const hash = inner.hash.bind(inner);
       this.hash = (path: string, algorithm: HashAlgorithm, offset: number, length: number) => hash(path, algorithm, offset, length);
