@@ -4,7 +4,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -159,22 +159,38 @@ export function makeClientKey(dir: string, name = 'id_ed25519'): string {
   return path;
 }
 
-/** Runs OpenSSH `sftp` in batch mode with key auth; resolves with its exit status and output. */
-export function runOpenSSHSftp(options: { port: number; user: string; identity: string; commands: string[]; cwd?: string }): Promise<Exited> {
-  const child = spawn(
-    'sftp',
-    [
-      '-F', '/dev/null', '-b', '-', '-P', String(options.port), '-i', options.identity,
-      '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes',
-      '-o', 'IdentitiesOnly=yes', '-o', 'LogLevel=ERROR', `${options.user}@127.0.0.1`,
-    ],
-    { cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] },
-  );
-  const output = { stdout: '', stderr: '' };
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output.stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output.stderr += chunk));
-  child.stdin.end(options.commands.join('\n') + '\n');
-  return collectExit(child, output, EXIT_TIMEOUT_MS);
+/**
+ * Runs OpenSSH `sftp` with key auth and the given commands on stdin. Without
+ * `password` it runs in batch mode (`-b -`: the first failing command ends it
+ * with a non-zero status). With `password`, the password is typed in by an
+ * SSH_ASKPASS script (batch mode forbids password prompts), so the exit status
+ * then only says whether the login worked; check the output for the rest.
+ */
+export async function runOpenSSHSftp(options: { port: number; user: string; identity: string; commands: string[]; cwd?: string; password?: string }): Promise<Exited> {
+  const common = [
+    '-F', '/dev/null', '-P', String(options.port), '-i', options.identity, '-o', 'IdentitiesOnly=yes',
+    '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR',
+  ];
+  const askpass = options.password === undefined ? undefined : await makeTempDir('sftp-expose-askpass-');
+  try {
+    let args = ['-b', '-', '-o', 'BatchMode=yes', ...common];
+    let env = process.env;
+    if (askpass) {
+      const script = join(askpass.path, 'askpass.sh');
+      await writeFile(script, '#!/bin/sh\nprintf "%s\\n" "$SFTP_TEST_PASSWORD"\n', { mode: 0o700 });
+      args = ['-o', 'NumberOfPasswordPrompts=1', ...common];
+      env = { ...process.env, SSH_ASKPASS: script, SSH_ASKPASS_REQUIRE: 'force', DISPLAY: process.env.DISPLAY ?? ':0', SFTP_TEST_PASSWORD: options.password! };
+    }
+    // detached: no controlling terminal, so ssh can only ask the askpass program.
+    const child = spawn('sftp', [...args, `${options.user}@127.0.0.1`], { cwd: options.cwd, env, detached: askpass !== undefined, stdio: ['pipe', 'pipe', 'pipe'] });
+    const output = { stdout: '', stderr: '' };
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output.stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output.stderr += chunk));
+    child.stdin.end(options.commands.join('\n') + '\n');
+    return await collectExit(child, output, EXIT_TIMEOUT_MS);
+  } finally {
+    await askpass?.cleanup();
+  }
 }
 
 /** An SSH connection made with ssh2's Client, with the host key it was shown. */

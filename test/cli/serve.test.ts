@@ -46,6 +46,23 @@ describe('sftp-expose serve', () => {
     );
   });
 
+  it('lets OpenSSH sftp log in with --user/--pass and refuses a wrong password', async (t) => {
+    if (!requireTool(t, 'sftp') || !requireTool(t, 'ssh-keygen')) return;
+    await withServer(
+      () => ['--user', 'demo', '--pass', 's3cret'],
+      async (server, dir) => {
+        // An identity the server does not know: OpenSSH offers it, is refused, and falls back to the password.
+        const identity = makeClientKey(dir);
+        const ok = await runOpenSSHSftp({ port: server.port, user: 'demo', identity, password: 's3cret', commands: ['mkdir /made-by-openssh', 'ls -1 /'] });
+        assert.equal(ok.code, 0, ok.stderr);
+        assert.match(ok.stdout, /made-by-openssh/);
+        const wrong = await runOpenSSHSftp({ port: server.port, user: 'demo', identity, password: 'guess', commands: ['ls -1 /'] });
+        assert.notEqual(wrong.code, 0);
+        assert.match(wrong.stderr, /Permission denied/);
+      },
+    );
+  });
+
   it('refuses a wrong password and a wrong user name', async () => {
     await withServer(
       () => ['--user', 'demo', '--pass', 's3cret'],

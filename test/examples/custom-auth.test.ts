@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import ssh2 from 'ssh2';
-import { connectSSH2, makeTempDir, startExample, type RunningCLI } from '../cli/cliProcess.js';
+import { connectSSH2, makeTempDir, requireTool, runOpenSSHSftp, startExample, type RunningCLI } from '../cli/cliProcess.js';
 
 const SCRIPT = fileURLToPath(new URL('../../examples/custom-auth.ts', import.meta.url));
 
@@ -54,6 +54,18 @@ describe('examples/custom-auth.ts run as a script', () => {
     } finally {
       second.end();
     }
+  });
+
+  it('lets alice in with OpenSSH sftp, which signs with her key, is told "partial success" and sends her password', async (t) => {
+    if (!requireTool(t, 'sftp')) return;
+    const identity = join(temp.path, 'alice_key');
+    await writeFile(identity, aliceKey.private, { mode: 0o600 });
+    const result = await runOpenSSHSftp({ port: server.port, user: 'alice', identity, password: 'a-pass', commands: ['put ' + join(temp.path, 'alice.pub') + ' /from-openssh.pub', 'ls -1 /'] });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /from-openssh\.pub/);
+    const wrong = await runOpenSSHSftp({ port: server.port, user: 'alice', identity, password: 'not-hers', commands: ['ls -1 /'] });
+    assert.notEqual(wrong.code, 0);
+    assert.match(wrong.stderr, /Permission denied/);
   });
 
   it('refuses alice with the password alone, with the key alone, and with another key', async () => {
