@@ -31,7 +31,7 @@ export const backendSchemes: readonly BackendScheme[] = [
     example: 'memory:',
     description: 'an empty in-memory filesystem, gone when the server stops (the default)',
     async open(spec) {
-      if (spec !== 'memory:') throw new UsageError(`invalid memory backend "${spec}": write just memory:`);
+      if (spec.toLowerCase() !== 'memory:') throw new UsageError(`invalid memory backend "${spec}": write just memory:`);
       return new MemoryFS();
     },
   },
