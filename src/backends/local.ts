@@ -61,6 +61,13 @@ export class LocalFS extends NodeFS {
     this.jailed = root !== '/';
   }
 
+  /** The FS path of a host path inside the root, or undefined when it lies outside. */
+  pathOfHost(hostPath: string): string | undefined {
+    const absolute = posix.resolve(hostPath);
+    if (!isInside(this.root, absolute)) return undefined;
+    return this.jailed ? normalizePath(absolute.slice(this.root.length)) : absolute;
+  }
+
   /** The host's account names: a local disk reports the host's uids and gids. */
   override accountNames(): Promise<AccountNames> {
     return systemAccountNames();

@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import ssh2 from 'ssh2';
 import type { FS } from '../fs/FS.js';
 import { ReadOnlyFS } from '../fs/wrappers/readonly.js';
+import { LocalFS } from '../backends/local.js';
+import { serveStdio } from '../sftp/stdio.js';
 import { createStderrLogger, type Logger } from '../logger.js';
 import { fingerprint, parseAuthorizedKeys, type PublicKey } from '../ssh/auth.js';
 import { loadHostKeys } from '../ssh/hostKeys.js';
@@ -17,6 +19,7 @@ export async function runServe(args: string[]): Promise<number> {
     return 0;
   }
   const logger = createStderrLogger(options.logLevel);
+  if (options.stdio) return runStdio(options, logger);
   const authorizedKeys = readAuthorizedKeys(options.authorizedKeysFile, logger);
   const hostKeys = loadHostKeys(options.hostKeyFiles, options.stateDir);
   const backend = await openBackend(options.backend, { logger });
@@ -33,7 +36,7 @@ export async function runServe(args: string[]): Promise<number> {
     throw error;
   }
 
-  // The transport: TCP. (A `--stdio` mode would serve one session over stdin/stdout here instead.)
+  // The transport: TCP (see runStdio for stdin/stdout).
   const { host, port } = options.address;
   let bound;
   try {
@@ -45,6 +48,23 @@ export async function runServe(args: string[]): Promise<number> {
   }
   logStartup(logger, options, server, hostKeys, formatListenAddress(bound.address, bound.port));
   await stopOnSignal(server, fs, logger);
+  return 0;
+}
+
+/**
+ * One session over stdin/stdout. sshd (or whoever started us) authenticated
+ * the user and set the working directory to their home: with a local backend
+ * that contains it, relative paths start there, as with OpenSSH's sftp-server.
+ */
+async function runStdio(options: ServeOptions, logger: Logger): Promise<number> {
+  const backend = await openBackend(options.backend, { logger });
+  const fs: FS = options.readOnly ? new ReadOnlyFS(backend) : backend;
+  const home = backend instanceof LocalFS ? backend.pathOfHost(process.cwd()) : undefined;
+  try {
+    await serveStdio(fs, { home, logger });
+  } finally {
+    await fs.close();
+  }
   return 0;
 }
 

@@ -34,6 +34,8 @@ export interface ServeOptions {
   readOnly: boolean;
   logLevel: LogLevel;
   stateDir?: string;
+  /** Speak SFTP on stdin/stdout (as an OpenSSH subsystem or `sftp -D`) instead of listening. */
+  stdio: boolean;
 }
 
 export const DEFAULT_ADDRESS = 'localhost:2022';
@@ -51,6 +53,7 @@ const serveFlags = {
   verbose: { type: 'boolean', short: 'v' },
   'log-level': { type: 'string' },
   'state-dir': { type: 'string' },
+  stdio: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -70,9 +73,12 @@ Flags:
   -v, --verbose                  Debug logs (same as --log-level debug)
       --log-level string         debug, info, warn, error or silent (default "info")
       --state-dir string         Where generated host keys are cached (default "~/.cache/sftp-expose")
+      --stdio                    Speak SFTP on stdin/stdout: for OpenSSH's "Subsystem sftp", a
+                                 command= in authorized_keys, or "sftp -D" (no SSH, no auth flags)
   -h, --help                     Show this help
 
-A way to authenticate is required: --user/--pass, an authorized keys file, or --no-auth.
+A way to authenticate is required: --user/--pass, an authorized keys file, or --no-auth
+(except with --stdio, where whoever runs the program, e.g. sshd, has authenticated the user).
 --user with authorized keys (and no --pass) restricts key logins to that user name.`;
 
 /** Expands a leading `~` as a shell would, since the default itself is written that way. */
@@ -139,6 +145,7 @@ export function parseServeOptions(args: string[]): ServeOptions | 'help' {
     readOnly: values['read-only'] ?? false,
     logLevel,
     stateDir: values['state-dir'] !== undefined ? expandHome(values['state-dir']) : undefined,
+    stdio: values.stdio ?? false,
   };
 }
 

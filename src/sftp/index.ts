@@ -8,3 +8,4 @@ export * from './attrs.js';
 export * from './protocol/constants.js';
 export * from './protocol/codec.js';
 export * from './protocol/messages.js';
+export * from './stdio.js';

@@ -1,0 +1,32 @@
+import type { Readable, Writable } from 'node:stream';
+import type { FS } from '../fs/FS.js';
+import type { Logger } from '../logger.js';
+import type { SessionLimits } from './limits.js';
+import { Session } from './Session.js';
+import { SFTPServerInterface } from './SFTPServerInterface.js';
+
+export interface StdioServeOptions {
+  /** Where relative paths start (the user's home, as sshd sets the subsystem's working directory). */
+  home?: string;
+  logger?: Logger;
+  limits?: Partial<SessionLimits>;
+  input?: Readable;
+  output?: Writable;
+}
+
+/**
+ * Serves one SFTP session over stdin/stdout — the way sshd runs a
+ * `Subsystem sftp` program and `sftp -D` runs a server — with the same
+ * Session as over SSH. Resolves when the client has gone and every handle is
+ * released. Nothing but SFTP may be written to stdout meanwhile: logs go to stderr.
+ */
+export function serveStdio(fs: FS, options: StdioServeOptions = {}): Promise<string> {
+  const input = options.input ?? process.stdin;
+  const output = options.output ?? process.stdout;
+  const session = new Session(
+    { readable: input, writable: output, close: () => output.end() },
+    new SFTPServerInterface(fs, { home: options.home }),
+    { logger: options.logger, limits: options.limits },
+  );
+  return new Promise((resolve) => session.once('close', resolve));
+}
