@@ -13,7 +13,9 @@ interface MetricSpec {
 
 const METRICS: readonly MetricSpec[] = [
   { id: 'W1', label: 'W1 get big file', unit: 's' },
+  { id: 'W1rss', label: 'W1 peak RSS', unit: 'MiB' },
   { id: 'W2', label: 'W2 put big file (disk)', unit: 's' },
+  { id: 'W2rss', label: 'W2 peak RSS', unit: 'MiB' },
   { id: 'W3', label: 'W3 put -r small files', unit: 's' },
   { id: 'W4', label: 'W4 get -r small files', unit: 's' },
   { id: 'W5', label: 'W5 ls -l', unit: 's' },
@@ -21,6 +23,7 @@ const METRICS: readonly MetricSpec[] = [
   { id: 'W7', label: 'W7 peak RSS during W6', unit: 'MiB' },
   { id: 'W7pss', label: 'W7 peak PSS during W6', unit: 'MiB' },
   { id: 'W8', label: 'W8 put big file (memory / tmpfs)', unit: 's' },
+  { id: 'W8rss', label: 'W8 peak RSS (memory: includes the stored file)', unit: 'MiB' },
   { id: 'IDLE', label: 'idle session RSS each', unit: 'KiB' },
   { id: 'IDLEpss', label: 'idle session PSS each', unit: 'KiB' },
 ];

@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDataset } from './dataset.js';
 import { describeMachine } from './machine.js';
@@ -131,6 +131,7 @@ async function main(): Promise<number> {
   // W7 is measured during W6; run W6 once for both.
   const workloads = WORKLOADS.filter((w) => options.only.includes(w.id) && !(w.id === 'W7' && options.only.includes('W6')));
 
+  const loadAtStart = loadavg()[0]!;
   const base = mkdtempSync(join(tmpdir(), 'sftp-expose-bench-'));
   const shmDir = tmpfsDir('sftp-expose-bench-');
   const verifyDir = join(shmDir, 'verify');
@@ -201,6 +202,8 @@ async function main(): Promise<number> {
         `cipher aes128-gcm@openssh.com; sftp-expose workers: ${options.workers}`,
         'W8: sftp-expose uploads to MemoryFS; OpenSSH and rclone upload to a directory on tmpfs (/dev/shm)',
         'ratios: other server median / sftp-expose median; > 1 means sftp-expose is faster (or uses less memory)',
+        // Other work on the machine skews a run; the 1-minute load average says how quiet it was (quiet: below the CPU count).
+        `load average (1 min) at start ${loadAtStart.toFixed(2)}, at end ${loadavg()[0]!.toFixed(2)}, on ${describeMachine().cpus} CPUs`,
       ],
       results,
     };

@@ -10,7 +10,7 @@ import { runSftp } from './sftpClient.js';
 
 /** Measured values of one workload run, by metric (see report.ts for units). */
 export type Metrics = Partial<Record<MetricId, number>>;
-export type MetricId = 'W1' | 'W2' | 'W3' | 'W4' | 'W5' | 'W6' | 'W7' | 'W7pss' | 'W8' | 'IDLE' | 'IDLEpss';
+export type MetricId = 'W1' | 'W1rss' | 'W2' | 'W2rss' | 'W3' | 'W4' | 'W5' | 'W6' | 'W7' | 'W7pss' | 'W8' | 'W8rss' | 'IDLE' | 'IDLEpss';
 
 export interface BenchContext {
   env: BenchEnvironment;
@@ -43,6 +43,22 @@ function mib(bytes: number): string {
   return bytes >= 1024 ** 3 ? `${bytes / 1024 ** 3} GiB` : bytes >= 1024 ** 2 ? `${bytes / 1024 ** 2} MiB` : `${bytes / 1024} KiB`;
 }
 
+/**
+ * Runs one sftp batch while sampling the server's memory every 100 ms (coarser
+ * than W6's 20 ms: one process, slow growth, and less /proc reading competing
+ * with the transfer). The peak says how much file data the server holds during
+ * a big transfer.
+ */
+async function sftpWithPeakMemory(ctx: BenchContext, server: BenchServer, commands: string[]): Promise<{ seconds: number; peakRss: number }> {
+  const sampler = samplePeakMemory(server.pid, 100);
+  try {
+    const { seconds } = await sftp(ctx, server, commands);
+    return { seconds, peakRss: sampler.stop().rss };
+  } finally {
+    sampler.stop();
+  }
+}
+
 async function prepareUploadDir(ctx: BenchContext, server: BenchServer): Promise<void> {
   const { hostDir, remoteDir } = server.upload;
   if (hostDir) mkdirSync(hostDir, { recursive: true });
@@ -70,17 +86,18 @@ async function verifyAndRemoveBig(ctx: BenchContext, server: BenchServer, name: 
 async function uploadBig(ctx: BenchContext, server: BenchServer, workload: 'W2' | 'W8', round: number): Promise<Metrics> {
   await prepareUploadDir(ctx, server);
   const name = `${workload.toLowerCase()}-r${round}.bin`;
-  const { seconds } = await sftp(ctx, server, [`put ${join(ctx.env.dataDir, LAYOUT.big)} ${server.upload.remoteDir}/${name}`]);
+  const { seconds, peakRss } = await sftpWithPeakMemory(ctx, server, [`put ${join(ctx.env.dataDir, LAYOUT.big)} ${server.upload.remoteDir}/${name}`]);
   await verifyAndRemoveBig(ctx, server, name);
   flushDisk();
-  return { [workload]: seconds };
+  return { [workload]: seconds, [`${workload}rss`]: peakRss };
 }
 
 const W1: Workload = {
   id: 'W1',
   describe: (o) => `get one ${mib(o.size)} file to /dev/null`,
   async run(ctx, server) {
-    return { W1: (await sftp(ctx, server, [`get ${LAYOUT.big} /dev/null`])).seconds };
+    const { seconds, peakRss } = await sftpWithPeakMemory(ctx, server, [`get ${LAYOUT.big} /dev/null`]);
+    return { W1: seconds, W1rss: peakRss };
   },
 };
 
