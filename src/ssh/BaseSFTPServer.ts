@@ -7,7 +7,7 @@ import type { SessionLimits } from '../sftp/limits.js';
 import { Session } from '../sftp/Session.js';
 import { SFTPServerInterface } from '../sftp/SFTPServerInterface.js';
 import { AuthResult, type AuthMethod, type PublicKey } from './auth.js';
-import { defaultExecCommands, refuseShell, runExecCommand, type ExecCommands } from './exec.js';
+import { defaultExecCommands, refuseExec, refuseShell, runExecCommand, type ExecCommands } from './exec.js';
 import { loadHostKeys } from './hostKeys.js';
 
 /** Who is connected: what getFS and the hooks learn about an authenticated user. */
@@ -113,7 +113,9 @@ export class BaseSFTPServer extends EventEmitter {
    * The commands this user's `exec` requests may run (default: md5sum,
    * sha1sum, sha256sum, sha512sum, df, as rclone's sftp backend uses them).
    * Override to add, replace or remove some; an empty map refuses every exec.
-   * Nothing ever runs through a real shell.
+   * Nothing ever runs through a real shell. Commands act on `fs` directly:
+   * restrictions coded in createServerInterface do not reach them, so put
+   * access rules in the FS (a wrapper) or drop the commands here.
    */
   createExecCommands(_fs: FS, _session: SessionInfo): ExecCommands {
     return defaultExecCommands();
@@ -229,7 +231,9 @@ export class BaseSFTPServer extends EventEmitter {
   }
 
   private startExec(channel: ssh2.ServerChannel, command: string, info: SessionInfo): void {
-    Promise.resolve(this.getFS(info))
+    // Inside then(): a getFS that throws synchronously is answered like one that rejects.
+    Promise.resolve()
+      .then(() => this.getFS(info))
       .then((fs) => {
         const si = this.createServerInterface(fs, info);
         const commands = this.createExecCommands(fs, info);
@@ -237,9 +241,7 @@ export class BaseSFTPServer extends EventEmitter {
       })
       .catch((error: unknown) => {
         this.logger.error('cannot run an exec request', { error, username: info.username });
-        channel.stderr.write(`sftp-expose: ${(error as Error).message}\n`);
-        channel.exit(1);
-        channel.end();
+        void refuseExec(channel, (error as Error).message);
       });
   }
 

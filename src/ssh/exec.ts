@@ -91,8 +91,13 @@ async function dispatch(commandLine: string, context: ExecContext, commands: Exe
  * Answers a `shell` request the way OpenSSH does with ForceCommand
  * internal-sftp: a message and status 1, no shell.
  */
-export async function refuseShell(channel: ExecChannel): Promise<void> {
-  channel.stderr.write(`${SERVER_NAME}: interactive shells are not supported; this server offers SFTP and a few exec commands\n`);
+export function refuseShell(channel: ExecChannel): Promise<void> {
+  return refuseExec(channel, 'interactive shells are not supported; this server offers SFTP and a few exec commands');
+}
+
+/** Ends an exec or shell channel with `message` on stderr and status 1 (e.g. when the user's FS cannot be had). */
+export async function refuseExec(channel: ExecChannel, message: string): Promise<void> {
+  if (!channel.destroyed && channel.stderr.writable) channel.stderr.write(`${SERVER_NAME}: ${message}\n`);
   await finish(channel, 1);
 }
 

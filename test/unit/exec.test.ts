@@ -343,6 +343,18 @@ describe('exec commands over SSH, on other filesystems and servers', () => {
     }
   });
 
+  it('ends an exec with a message and status 1 when the user has no filesystem', async () => {
+    class NoFSServer extends TestSFTPServer {
+      override getFS(): FS {
+        throw new Error('storage offline');
+      }
+    }
+    const client = await connect(new MemoryFS(), {
+      create: (options) => new NoFSServer(options, { username: TEST_USER, keys: [clientKey().publicKey] }),
+    });
+    assert.deepEqual(await execRemote(client, 'md5sum'), { code: 1, stdout: '', stderr: 'sftp-expose: storage offline\n' });
+  });
+
   it('lets a subclass add, replace and remove commands', async () => {
     class CustomServer extends TestSFTPServer {
       override createExecCommands(fs: FS, session: Parameters<TestSFTPServer['createExecCommands']>[1]): ExecCommands {
