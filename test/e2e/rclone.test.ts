@@ -52,6 +52,34 @@ class RecordingServer extends TestSFTPServer {
   }
 }
 
+/** Runs rclone with `config` only (never the user's), UTC times, no retries; kills it after two minutes. */
+function runRclone(config: string, args: string[]): Promise<RcloneResult> {
+  const fullArgs = ['--config', config, '--retries', '1', '--low-level-retries', '1', ...args];
+  return new Promise((resolve, reject) => {
+    const child = spawn('rclone', fullArgs, { env: { ...process.env, TZ: 'UTC' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
+    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** An rclone config with one sftp remote `expose` for our test user and key. */
+function writeRcloneConfig(path: string, port: number, keyPath: string): void {
+  // shell_type is set so rclone does not probe with `echo`; the hash commands are left to its autodetection.
+  const lines = ['[expose]', 'type = sftp', 'host = 127.0.0.1', `port = ${port}`, `user = ${TEST_USER}`, `key_file = ${keyPath}`, 'shell_type = unix', ''];
+  writeFileSync(path, lines.join('\n'));
+}
+
 describe('rclone sftp backend against sftp-expose', { skip }, () => {
   const source = makeTempDir('sftp-expose-rclone-src-');
 
@@ -85,26 +113,7 @@ describe('rclone sftp backend against sftp-expose', { skip }, () => {
       let server: TestServer;
       let recorder: RecordingServer;
 
-      /** Runs rclone with our config only (never the user's), UTC times, no retries; kills it after two minutes. */
-      function rclone(...args: string[]): Promise<RcloneResult> {
-        const fullArgs = ['--config', config, '--cache-dir', join(work.path, 'cache'), '--retries', '1', '--low-level-retries', '1', ...args];
-        return new Promise((resolve, reject) => {
-          const child = spawn('rclone', fullArgs, { env: { ...process.env, TZ: 'UTC', RCLONE_CONFIG_PASS: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-          let stdout = '';
-          let stderr = '';
-          const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-          child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
-          child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-          child.on('error', (error) => {
-            clearTimeout(timer);
-            reject(error);
-          });
-          child.on('close', (code) => {
-            clearTimeout(timer);
-            resolve({ code, stdout, stderr });
-          });
-        });
-      }
+      const rclone = (...args: string[]) => runRclone(config, args);
       async function rcloneOk(...args: string[]): Promise<string> {
         const result = await rclone(...args);
         assert.equal(result.code, 0, `rclone ${args.join(' ')} failed:\n${result.stderr}`);
@@ -118,11 +127,7 @@ describe('rclone sftp backend against sftp-expose', { skip }, () => {
           fs: backend.make(served),
           create: (options) => (recorder = new RecordingServer(options, { username: TEST_USER, keys: [key.publicKey] })),
         });
-        // shell_type is set so rclone does not probe with `echo`; the hash commands are left to its autodetection.
-        writeFileSync(
-          config,
-          ['[expose]', 'type = sftp', 'host = 127.0.0.1', `port = ${server.port}`, `user = ${TEST_USER}`, `key_file = ${key.path}`, 'shell_type = unix', ''].join('\n'),
-        );
+        writeRcloneConfig(config, server.port, key.path);
       });
       after(async () => {
         if (server) await server.close();
@@ -158,11 +163,13 @@ describe('rclone sftp backend against sftp-expose', { skip }, () => {
         assert.match(readFileSync(config, 'utf8'), /md5sum_command = md5sum/, 'rclone saved the detected md5sum command');
       });
 
-      it('about reports the size of the served filesystem', async () => {
+      it('about reports the size of the served filesystem (through statvfs@openssh.com, not df)', async () => {
+        recorder.execs.length = 0;
         const about = JSON.parse(await rcloneOk('about', '--json', 'expose:')) as { total: number; used: number; free: number };
         assert.equal(about.total, backend.totalBytes(served));
         assert.ok(about.used > 20 * MiB || backend.name === 'LocalFS', `used ${about.used}`);
         assert.ok(about.free > 0 && about.free <= about.total - about.used, JSON.stringify(about));
+        assert.deepEqual(recorder.execs, []);
       });
 
       it('keeps modification times (lsl shows the source times)', async () => {
@@ -203,4 +210,41 @@ describe('rclone sftp backend against sftp-expose', { skip }, () => {
       });
     });
   }
+
+  describe('about without the statvfs extension', () => {
+    const work = makeTempDir('sftp-expose-rclone-df-');
+    const config = join(work.path, 'rclone.conf');
+    let server: TestServer;
+    let recorder: DfOnlyServer;
+    /** Serves an FS without statvfs (so no statvfs@openssh.com), and answers `df` from another of known size: rclone then parses our df table. */
+    class DfOnlyServer extends RecordingServer {
+      readonly sized = new MemoryFS({ capacity: 3 * MEMORY_CAPACITY });
+      override createExecCommands(fs: FS, session: SessionInfo): ExecCommands {
+        const commands = super.createExecCommands(fs, session);
+        const recordedDf = commands.get('df')!;
+        commands.set('df', (args, context) => recordedDf(args, { ...context, fs: this.sized }));
+        return commands;
+      }
+    }
+
+    before(async () => {
+      const served = new MemoryFS();
+      Object.defineProperty(served, 'statvfs', { value: undefined });
+      const key = clientKey();
+      server = await startTestServer({ fs: served, create: (options) => (recorder = new DfOnlyServer(options, { username: TEST_USER, keys: [key.publicKey] })) });
+      writeRcloneConfig(config, server.port, key.path);
+    });
+    after(async () => {
+      if (server) await server.close();
+      work.remove();
+    });
+
+    it('falls back to `df -k` and reads sizes from its table', async () => {
+      await recorder.sized.writeFile('/used.bin', Buffer.alloc(5 * MiB));
+      const result = await runRclone(config, ['about', '--json', 'expose:']);
+      assert.equal(result.code, 0, result.stderr);
+      assert.deepEqual(JSON.parse(result.stdout), { total: 3 * MEMORY_CAPACITY, used: 5 * MiB, free: 3 * MEMORY_CAPACITY - 5 * MiB });
+      assert.deepEqual(recorder.execs, [['df', '-k', '/']]);
+    });
+  });
 });
