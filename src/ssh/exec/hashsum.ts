@@ -2,12 +2,10 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { FS } from '../../fs/FS.js';
 import { IsADirectory } from '../../fs/errors.js';
+import { hashRange } from '../../fs/hashRange.js';
 import type { HashAlgorithm } from '../../fs/types.js';
 import { quoteName } from './quoteName.js';
 import { errorText, type ExecCommand } from './types.js';
-
-/** Read size when the FS cannot hash by itself: large reads keep round trips few on remote backends. */
-const READ_CHUNK = 1 << 20;
 
 /**
  * `md5sum`, `sha1sum`... as coreutils behaves for what clients send: each
@@ -64,21 +62,11 @@ async function hashFile(fs: FS, path: string, algorithm: HashAlgorithm): Promise
   return hashByReading(fs, path, algorithm);
 }
 
-/**
- * Streams a whole file through node:crypto for backends without `hash`.
- * (A generic range hash for the FS layer is planned; this covers whole files only.)
- */
+/** Reads the file through the FS's own handles, for backends without `hash`. */
 async function hashByReading(fs: FS, path: string, algorithm: HashAlgorithm): Promise<Buffer> {
   const handle = await fs.open(path, { read: true, write: false, append: false, create: false, truncate: false, exclusive: false });
   try {
-    const hash = createHash(algorithm);
-    for (let offset = 0; ; ) {
-      const chunk = await handle.read(offset, READ_CHUNK);
-      if (chunk.length === 0) break;
-      hash.update(chunk);
-      offset += chunk.length;
-    }
-    return hash.digest();
+    return await hashRange(handle, algorithm, 0, 0);
   } finally {
     await handle.close();
   }
