@@ -247,7 +247,8 @@ export class BaseSFTPServer extends EventEmitter {
 
   private startSession(channel: ssh2.ServerChannel, info: SessionInfo): void {
     // The channel buffers what the client sends until the Session attaches its reader.
-    Promise.resolve(this.getFS(info))
+    Promise.resolve()
+      .then(() => this.getFS(info))
       .then((fs) => {
         const si = this.createServerInterface(fs, info);
         const session = new Session({ readable: channel, writable: channel, close: () => channel.end() }, si, {
