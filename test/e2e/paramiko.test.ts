@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { MemoryFS } from '../../src/backends/memory.js';
+import { runProcess, type ProcessResult } from '../helpers/runProcess.js';
 import { startTestServer, TEST_USER, type TestServer } from '../helpers/testServer.js';
 
 /*
@@ -27,23 +28,8 @@ function skipReason(): string | false {
   return reason;
 }
 
-function runScript(port: number, timeoutMs = 120_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, [SCRIPT, '127.0.0.1', String(port), TEST_USER, PASSWORD], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
-    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function runScript(port: number, timeoutMs = 120_000): Promise<ProcessResult> {
+  return runProcess(PYTHON, [SCRIPT, '127.0.0.1', String(port), TEST_USER, PASSWORD], { timeoutMs });
 }
 
 describe('paramiko client against our server', { skip: skipReason() }, () => {

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, statfsSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +10,7 @@ import type { ExecCommands } from '../../src/ssh/exec.js';
 import type { SessionInfo } from '../../src/ssh/BaseSFTPServer.js';
 import { clientKey } from '../helpers/keys.js';
 import { requireTool } from '../helpers/requireTool.js';
+import { runProcess, type ProcessResult } from '../helpers/runProcess.js';
 import { makeTempDir } from '../helpers/tempDir.js';
 import { startTestServer, TEST_USER, TestSFTPServer, type TestServer } from '../helpers/testServer.js';
 
@@ -31,12 +31,6 @@ const TREE: Array<{ path: string; data: Buffer; mtime: number }> = [
 
 const hashOf = (algorithm: string, data: Buffer) => createHash(algorithm).update(data).digest('hex');
 
-interface RcloneResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** A server that records every exec command line it runs, to prove rclone used them. */
 class RecordingServer extends TestSFTPServer {
   readonly execs: string[][] = [];
@@ -53,24 +47,9 @@ class RecordingServer extends TestSFTPServer {
 }
 
 /** Runs rclone with `config` only (never the user's), UTC times, no retries; kills it after two minutes. */
-function runRclone(config: string, args: string[]): Promise<RcloneResult> {
+function runRclone(config: string, args: string[]): Promise<ProcessResult> {
   const fullArgs = ['--config', config, '--retries', '1', '--low-level-retries', '1', ...args];
-  return new Promise((resolve, reject) => {
-    const child = spawn('rclone', fullArgs, { env: { ...process.env, TZ: 'UTC' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
-    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runProcess('rclone', fullArgs, { env: { ...process.env, TZ: 'UTC' }, timeoutMs: 120_000 });
 }
 
 /** An rclone config with one sftp remote `expose` for our test user and key. */

@@ -1,13 +1,7 @@
-import { spawn } from 'node:child_process';
+import { runProcess, type ProcessResult } from './runProcess.js';
 import { TEST_USER } from './testServer.js';
 
-export interface SftpBatchResult {
-  /** Exit code; null when the client was killed (see `timedOut`). */
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  timedOut: boolean;
-}
+export type SftpBatchResult = ProcessResult;
 
 export interface SftpBatchOptions {
   /** Local directory the client starts in (where `put`/`get` find and leave files). */
@@ -35,25 +29,5 @@ export function runSftpBatch(port: number, keyPath: string, commands: readonly s
     '-o', 'LogLevel=ERROR',
     `${options.user ?? TEST_USER}@127.0.0.1`,
   ];
-  return new Promise((resolve, reject) => {
-    const child = spawn('sftp', args, { cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, options.timeoutMs ?? 60_000);
-    child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
-    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, timedOut });
-    });
-    child.stdin.end(commands.join('\n') + '\n');
-  });
+  return runProcess('sftp', args, { cwd: options.cwd, input: commands.join('\n') + '\n', timeoutMs: options.timeoutMs });
 }
