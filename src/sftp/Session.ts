@@ -48,6 +48,8 @@ export class Session extends EventEmitter {
   private readonly extensions: Map<string, Extension>;
   private readonly extensionContext: ExtensionContext;
   private nextHandle = 1;
+  /** OPEN/OPENDIRs past the handle-limit check and not yet in the table. */
+  private opening = 0;
   private initialized = false;
   private closed = false;
   private inFlight = 0;
@@ -209,22 +211,35 @@ export class Session extends EventEmitter {
     return entry;
   }
 
-  private checkHandleLimit(): void {
-    if (this.handles.size >= this.limits.maxOpenHandles) {
+  /**
+   * Opens within the handle limit. The slot is held from the check until the
+   * handle is in the table: pipelined OPENs all pass a check of the table
+   * alone before the first of them completes. What opens after the session
+   * has ended is released at once (nothing would ever release it).
+   */
+  private async addHandleWithinLimit(open: () => Promise<HandleEntry>): Promise<Buffer> {
+    if (this.handles.size + this.opening >= this.limits.maxOpenHandles) {
       throw new SFTPStatusError(StatusCode.FAILURE, `Too many open handles (limit ${this.limits.maxOpenHandles})`);
     }
+    this.opening++;
+    let entry: HandleEntry;
+    try {
+      entry = await open();
+    } finally {
+      this.opening--;
+    }
+    if (this.closed) {
+      await (entry.kind === 'file' ? entry.open.file.close() : this.si.closedir(entry.dir));
+      throw new SFTPStatusError(StatusCode.CONNECTION_LOST, 'Session closed');
+    }
+    return this.addHandle(entry);
   }
 
   /** One handler per request type: the dispatch table. */
   private readonly handlers: { [T in msg.RequestType]: Handler<T> } = {
     [PacketType.OPEN]: async ({ id, path, pflags, attrs }) => {
-      this.checkHandleLimit();
-      const open = await this.si.open(path, pflags, attrs);
-      if (this.closed) {
-        await open.file.close();
-        throw new SFTPStatusError(StatusCode.CONNECTION_LOST, 'Session closed');
-      }
-      return msg.encodeHandle(id, this.addHandle({ kind: 'file', open, queue: new HandleQueue() }));
+      const handle = await this.addHandleWithinLimit(async () => ({ kind: 'file', open: await this.si.open(path, pflags, attrs), queue: new HandleQueue() }));
+      return msg.encodeHandle(id, handle);
     },
     [PacketType.CLOSE]: async ({ id, handle }) => {
       const entry = this.lookupHandle(handle);
@@ -260,9 +275,8 @@ export class Session extends EventEmitter {
       return msg.encodeStatus(id, StatusCode.OK);
     },
     [PacketType.OPENDIR]: async ({ id, path }) => {
-      this.checkHandleLimit();
-      const dir = await this.si.opendir(path);
-      return msg.encodeHandle(id, this.addHandle({ kind: 'directory', dir, queue: new HandleQueue() }));
+      const handle = await this.addHandleWithinLimit(async () => ({ kind: 'directory', dir: await this.si.opendir(path), queue: new HandleQueue() }));
+      return msg.encodeHandle(id, handle);
     },
     [PacketType.READDIR]: async ({ id, handle }) => {
       const entry = this.directoryEntry(handle);
