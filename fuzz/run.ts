@@ -52,7 +52,7 @@ for (const target of chosen as NonNullable<(typeof chosen)[number]>[]) {
     writeFileSync(artifact, finding.input);
     failed = true;
   }
-  if (values.json) console.log(JSON.stringify({ ...summary, seed, artifact, error: finding?.error }));
+  if (values.json) console.log(JSON.stringify({ ...summary, seed, artifact, error: finding?.error, input: finding?.input.toString('hex') }));
   else {
     console.log(`${target.name}: ${summary.runs} inputs in ${summary.seconds.toFixed(1)} s, corpus ${summary.corpus}, ${summary.features} coverage features (seed ${seed})`);
     if (finding) console.log(`  FINDING: ${finding.error}\n  input (${finding.input.length} bytes) written to ${artifact}\n  hex: ${finding.input.toString('hex').slice(0, 400)}`);
