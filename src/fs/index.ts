@@ -3,3 +3,5 @@ export * from './errors.js';
 export * from './path.js';
 export * from './types.js';
 export * from './wrappers/readonly.js';
+export * from './wrappers/sub.js';
+export * from './wrappers/mount.js';
