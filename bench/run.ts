@@ -55,24 +55,25 @@ function tmpfsDir(prefix: string): string {
   return mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), prefix));
 }
 
-async function startMainServers(names: ServerName[], env: BenchEnvironment, options: BenchOptions): Promise<BenchServer[]> {
+/** Starts the servers in order; each is added to `running` as soon as it is up, so a later failure still stops it. */
+async function startMainServers(names: ServerName[], env: BenchEnvironment, options: BenchOptions, running: BenchServer[]): Promise<BenchServer[]> {
   const servers: BenchServer[] = [];
   for (const name of names) {
-    if (name === 'openssh') servers.push(await startOpenSSH(env));
-    else if (name === 'rclone') servers.push(await startRclone(env, env.dataDir, 'main'));
-    else servers.push(await startSftpExpose(env, options.workers));
+    const server =
+      name === 'openssh' ? await startOpenSSH(env) : name === 'rclone' ? await startRclone(env, env.dataDir, 'main') : await startSftpExpose(env, options.workers);
+    servers.push(server);
+    running.push(server);
   }
   return servers;
 }
 
-/** W8's servers: sftp-expose over MemoryFS (one worker: each worker would have its own MemoryFS), the others over tmpfs. */
 /** Servers for one workload, and those of them started for it (to stop afterwards). */
 interface ServerSet {
   servers: BenchServer[];
   owned: BenchServer[];
 }
 
-async function startMemoryServers(main: BenchServer[], env: BenchEnvironment, shmDir: string): Promise<ServerSet> {
+async function startMemoryServers(main: BenchServer[], env: BenchEnvironment, shmDir: string, running: BenchServer[]): Promise<ServerSet> {
   const servers: BenchServer[] = [];
   const owned: BenchServer[] = [];
   for (const server of main) {
@@ -81,6 +82,7 @@ async function startMemoryServers(main: BenchServer[], env: BenchEnvironment, sh
       const started = server.name === 'rclone' ? await startRcloneTmpfs(env, shmDir) : await startSftpExpose(env, 1, true);
       servers.push(started);
       owned.push(started);
+      running.push(started);
     }
   }
   return { servers, owned };
@@ -107,7 +109,7 @@ async function runRound(workload: Workload, servers: BenchServer[], round: numbe
 /** Servers started for some workloads only; stopped (and forgotten by `running`) once the workload is done. */
 async function withServers(start: () => Promise<ServerSet>, running: BenchServer[], warmUpKey: string, use: (servers: BenchServer[]) => Promise<void>): Promise<void> {
   const set = await start();
-  running.push(...set.owned);
+  for (const server of set.owned) if (!running.includes(server)) running.push(server);
   try {
     for (const server of set.servers) await runSftp(server, warmUpKey, ['ls']);
     await use(set.servers);
@@ -164,8 +166,7 @@ async function main(): Promise<number> {
 
     // Upload directories exist before the servers start: rclone caches listings, and would not see one made behind its back.
     for (const name of serverNames) mkdirSync(join(dataDir, `up-${name}`));
-    const main = await startMainServers(serverNames, env, options);
-    toStop.push(...main);
+    const main = await startMainServers(serverNames, env, options, toStop);
     // One untimed login each, so that no server's first measured run pays for warming up.
     for (const server of main) await runSftp(server, env.clientKeyPath, ['ls']);
     progress(`servers: ${main.map((s) => `${s.name} on port ${s.port} (pid ${s.pid})`).join(', ')}`);
@@ -174,14 +175,14 @@ async function main(): Promise<number> {
     for (const workload of workloads) {
       progress(`\n${workload.id}: ${workload.describe(options)}`);
       if (workload.id === 'W8') {
-        await withServers(() => startMemoryServers(main, env, w8Dir), toStop, env.clientKeyPath, async (servers) => {
+        await withServers(() => startMemoryServers(main, env, w8Dir, toStop), toStop, env.clientKeyPath, async (servers) => {
           for (let round = 0; round < options.rounds; round++) await runRound(workload, servers, round, ctx, samples);
         });
       } else if (workload.id === 'IDLE') {
         // Fresh servers each round: a process that has already served transfers has memory to spare, and new sessions would look free.
         for (let round = 0; round < options.rounds; round++) {
           const start = async () => {
-            const servers = await startMainServers(serverNames, env, options);
+            const servers = await startMainServers(serverNames, env, options, toStop);
             return { servers, owned: servers };
           };
           await withServers(start, toStop, env.clientKeyPath, (servers) => runRound(workload, servers, round, ctx, samples));

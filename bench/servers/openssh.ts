@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { BenchEnvironment, BenchServer } from './types.js';
 import { freePort, spawnServer, waitForSshBanner } from './process.js';
@@ -54,7 +55,7 @@ export async function startOpenSSH(env: BenchEnvironment): Promise<BenchServer> 
   return {
     name: 'openssh',
     port,
-    user: process.env.USER || 'root',
+    user: userInfo().username,
     pid: server.child.pid!,
     upload: { remoteDir: 'up-openssh', hostDir: join(env.dataDir, 'up-openssh'), storage: 'disk' },
     stop: () => server.stop(),
