@@ -104,6 +104,14 @@ export class BaseSFTPServer extends EventEmitter {
     return this.options.fs;
   }
 
+  /**
+   * Called once with the FS `getFS` gave a session or exec request, after it
+   * has ended and released its handles. The default does nothing (the shared
+   * `options.fs` outlives sessions); a getFS that makes an FS per session
+   * (e.g. an SFTPFS with its own upstream connection) closes it here.
+   */
+  releaseFS(_fs: FS, _session: SessionInfo): void | Promise<void> {}
+
   /** The request adapter for one SFTP session; override to customise single requests. */
   createServerInterface(fs: FS, _session: SessionInfo): SFTPServerInterface {
     return new SFTPServerInterface(fs, { home: this.options.home });
@@ -234,10 +242,14 @@ export class BaseSFTPServer extends EventEmitter {
     // Inside then(): a getFS that throws synchronously is answered like one that rejects.
     Promise.resolve()
       .then(() => this.getFS(info))
-      .then((fs) => {
-        const si = this.createServerInterface(fs, info);
-        const commands = this.createExecCommands(fs, info);
-        return runExecCommand(command, channel, { fs, resolve: (path) => si.resolve(path), commands, logger: this.logger, username: info.username });
+      .then(async (fs) => {
+        try {
+          const si = this.createServerInterface(fs, info);
+          const commands = this.createExecCommands(fs, info);
+          await runExecCommand(command, channel, { fs, resolve: (path) => si.resolve(path), commands, logger: this.logger, username: info.username });
+        } finally {
+          await this.release(fs, info);
+        }
       })
       .catch((error: unknown) => {
         this.logger.error('cannot run an exec request', { error, username: info.username });
@@ -245,18 +257,36 @@ export class BaseSFTPServer extends EventEmitter {
       });
   }
 
+  /** releaseFS, its failure logged: a session that has ended has no one left to report it to. */
+  private async release(fs: FS, info: SessionInfo): Promise<void> {
+    try {
+      await this.releaseFS(fs, info);
+    } catch (error) {
+      this.logger.warn('releaseFS failed', { error, username: info.username });
+    }
+  }
+
   private startSession(channel: ssh2.ServerChannel, info: SessionInfo): void {
     // The channel buffers what the client sends until the Session attaches its reader.
     Promise.resolve()
       .then(() => this.getFS(info))
       .then((fs) => {
-        const si = this.createServerInterface(fs, info);
-        const session = new Session({ readable: channel, writable: channel, close: () => channel.end() }, si, {
-          limits: this.options.limits,
-          logger: this.logger,
-        });
+        let session: Session;
+        try {
+          const si = this.createServerInterface(fs, info);
+          session = new Session({ readable: channel, writable: channel, close: () => channel.end() }, si, {
+            limits: this.options.limits,
+            logger: this.logger,
+          });
+        } catch (error) {
+          void this.release(fs, info);
+          throw error;
+        }
         this.sessions.add(session);
-        session.once('close', () => this.sessions.delete(session));
+        session.once('close', () => {
+          this.sessions.delete(session);
+          void this.release(fs, info);
+        });
         this.emit('session', session, info);
       })
       .catch((error: unknown) => {
