@@ -5,7 +5,7 @@ export const SERVER_NAMES = ['openssh', 'rclone', 'sftp-expose'] as const;
 export type ServerName = (typeof SERVER_NAMES)[number];
 
 /** Workload ids; see bench/workloads.ts for what each one does. */
-export const WORKLOAD_IDS = ['W1', 'W2', 'W3', 'W4', 'W5', 'W6', 'W7', 'W8', 'IDLE'] as const;
+export const WORKLOAD_IDS = ['W1', 'W2', 'W3', 'W4', 'W5', 'W6', 'W7', 'W8', 'W9', 'IDLE'] as const;
 export type WorkloadId = (typeof WORKLOAD_IDS)[number];
 
 /** Everything a bench run is parameterised by. Sizes are bytes. */
@@ -47,7 +47,7 @@ export const USAGE = `npm run bench -- [flags]
   --client-size S        W6 file per client (default 64M, quick 4M)
   --idle N               IDLE: sessions held open (default 200, quick 50)
   --workers N            sftp-expose worker processes (Node cluster, default 1)
-  --only W1,W3           workloads to run (W1..W8, IDLE; default all)
+  --only W1,W3           workloads to run (W1..W9, IDLE; default all)
   --servers a,b          openssh,rclone,sftp-expose (default all installed)
   --json FILE            also write the results as JSON
   --keep                 keep the temp directory`;

@@ -24,6 +24,8 @@ const METRICS: readonly MetricSpec[] = [
   { id: 'W7pss', label: 'W7 peak PSS during W6', unit: 'MiB' },
   { id: 'W8', label: 'W8 put big file (memory / tmpfs)', unit: 's' },
   { id: 'W8rss', label: 'W8 peak RSS (memory: includes the stored file)', unit: 'MiB' },
+  { id: 'W9', label: 'W9 concurrent gets during a big put', unit: 's' },
+  { id: 'W9put', label: 'W9 the big put meanwhile', unit: 's' },
   { id: 'IDLE', label: 'idle session RSS each', unit: 'KiB' },
   { id: 'IDLEpss', label: 'idle session PSS each', unit: 'KiB' },
 ];

@@ -156,10 +156,10 @@ async function main(): Promise<number> {
     const ids = new Set(workloads.map((w) => w.id));
     progress(`creating the data set in ${env.dataDir} ...`);
     const dataset = createDataset(env.dataDir, options, {
-      big: ids.has('W1') || ids.has('W2') || ids.has('W8'),
+      big: ids.has('W1') || ids.has('W2') || ids.has('W8') || ids.has('W9'),
       tree: ids.has('W3') || ids.has('W4'),
       list: ids.has('W5'),
-      concurrent: ids.has('W6') || ids.has('W7'),
+      concurrent: ids.has('W6') || ids.has('W7') || ids.has('W9'),
     });
     spawnSync('sync');
     const ctx: BenchContext = { env, options, dataset, clientDir: join(base, 'client'), verifyDir };

@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import { concurrentFile, LAYOUT, sha256File, treeMismatches, type Dataset } from './dataset.js';
 import { measureIdleSessions } from './idleSessions.js';
 import type { BenchOptions, WorkloadId } from './options.js';
-import { samplePeakMemory } from './procfs.js';
+import { samplePeakMemory, type MemoryUse } from './procfs.js';
 import type { BenchEnvironment, BenchServer } from './servers/types.js';
 import { runSftp } from './sftpClient.js';
 
 /** Measured values of one workload run, by metric (see report.ts for units). */
 export type Metrics = Partial<Record<MetricId, number>>;
-export type MetricId = 'W1' | 'W1rss' | 'W2' | 'W2rss' | 'W3' | 'W4' | 'W5' | 'W6' | 'W7' | 'W7pss' | 'W8' | 'W8rss' | 'IDLE' | 'IDLEpss';
+export type MetricId = 'W1' | 'W1rss' | 'W2' | 'W2rss' | 'W3' | 'W4' | 'W5' | 'W6' | 'W7' | 'W7pss' | 'W8' | 'W8rss' | 'W9' | 'W9put' | 'IDLE' | 'IDLEpss';
 
 export interface BenchContext {
   env: BenchEnvironment;
@@ -83,10 +83,15 @@ async function verifyAndRemoveBig(ctx: BenchContext, server: BenchServer, name: 
   }
 }
 
-async function uploadBig(ctx: BenchContext, server: BenchServer, workload: 'W2' | 'W8', round: number): Promise<Metrics> {
+/** Puts big.bin as `name` into the server's upload directory; verifying and removing it is the caller's next step. */
+async function putBig(ctx: BenchContext, server: BenchServer, name: string): Promise<{ seconds: number; peakRss: number }> {
   await prepareUploadDir(ctx, server);
+  return sftpWithPeakMemory(ctx, server, [`put ${join(ctx.env.dataDir, LAYOUT.big)} ${server.upload.remoteDir}/${name}`]);
+}
+
+async function uploadBig(ctx: BenchContext, server: BenchServer, workload: 'W2' | 'W8', round: number): Promise<Metrics> {
   const name = `${workload.toLowerCase()}-r${round}.bin`;
-  const { seconds, peakRss } = await sftpWithPeakMemory(ctx, server, [`put ${join(ctx.env.dataDir, LAYOUT.big)} ${server.upload.remoteDir}/${name}`]);
+  const { seconds, peakRss } = await putBig(ctx, server, name);
   await verifyAndRemoveBig(ctx, server, name);
   flushDisk();
   return { [workload]: seconds, [`${workload}rss`]: peakRss };
@@ -148,20 +153,26 @@ const W5: Workload = {
 };
 
 /** W6 and W7 come from one run: the time of the concurrent gets and the server's peak memory meanwhile. */
+/** All W6 clients at once; the time until the last exits, and the server's peak memory meanwhile (20 ms samples). */
+async function concurrentGets(ctx: BenchContext, server: BenchServer): Promise<{ seconds: number; peak: MemoryUse }> {
+  const sampler = samplePeakMemory(server.pid);
+  const started = process.hrtime.bigint();
+  let seconds: number;
+  try {
+    await Promise.all(Array.from({ length: ctx.options.clients }, (_, i) => sftp(ctx, server, [`get ${concurrentFile(i)} /dev/null`])));
+    seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  } finally {
+    sampler.stop();
+  }
+  return { seconds, peak: sampler.stop() };
+}
+
+/** W6 and W7 come from one run: the time of the concurrent gets and the server's peak memory meanwhile. */
 const W6: Workload = {
   id: 'W6',
   describe: (o) => `${o.clients} concurrent sftp clients, each getting its own ${mib(o.clientSize)} file to /dev/null (wall time of all)`,
   async run(ctx, server) {
-    const sampler = samplePeakMemory(server.pid);
-    const started = process.hrtime.bigint();
-    let seconds: number;
-    try {
-      await Promise.all(Array.from({ length: ctx.options.clients }, (_, i) => sftp(ctx, server, [`get ${concurrentFile(i)} /dev/null`])));
-      seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    } finally {
-      sampler.stop();
-    }
-    const peak = sampler.stop();
+    const { seconds, peak } = await concurrentGets(ctx, server);
     return { W6: seconds, W7: peak.rss, W7pss: peak.pss };
   },
 };
@@ -179,6 +190,20 @@ const W8: Workload = {
   run: (ctx, server, round) => uploadBig(ctx, server, 'W8', round),
 };
 
+/** Issue 4: a long upload must not stall other sessions (an event loop blocked by writes would). */
+const W9: Workload = {
+  id: 'W9',
+  describe: (o) => `W6 (${o.clients} x ${mib(o.clientSize)} gets) started together with one ${mib(o.size)} put (W2): do other sessions stall during an upload?`,
+  async run(ctx, server, round) {
+    const name = `w9-r${round}.bin`;
+    const [put, gets] = await Promise.all([putBig(ctx, server, name), concurrentGets(ctx, server)]);
+    // Verified after both finish, so that hashing on the bench side does not compete with the gets.
+    await verifyAndRemoveBig(ctx, server, name);
+    flushDisk();
+    return { W9: gets.seconds, W9put: put.seconds };
+  },
+};
+
 const IDLE: Workload = {
   id: 'IDLE',
   describe: (o) => `${o.idleSessions} idle sessions (ssh2 clients, SFTP channel open): server memory growth per session`,
@@ -188,7 +213,7 @@ const IDLE: Workload = {
   },
 };
 
-export const WORKLOADS: readonly Workload[] = [W1, W2, W3, W4, W5, W6, W7, W8, IDLE];
+export const WORKLOADS: readonly Workload[] = [W1, W2, W3, W4, W5, W6, W7, W8, W9, IDLE];
 
 /** Empties a scratch directory between runs without removing it. */
 export function emptyDir(dir: string): void {
