@@ -17,6 +17,9 @@ export function nthHandle(n: number): Buffer {
   return handle;
 }
 
+/** A request without its id, for any request type (Omit over the union, member by member). */
+export type RequestFields = Request extends infer R ? (R extends Request ? Omit<R, 'id'> : never) : never;
+
 function payload(build: (writer: PacketWriter) => PacketWriter): Buffer {
   return Buffer.from(build(new PacketWriter(0)).fields());
 }
@@ -46,7 +49,7 @@ function extendedRequests(): Array<{ name: string; payload: Buffer }> {
 
 /** One request of every type, ids 1, 2, 3... */
 export function everyRequest(): Request[] {
-  const requests: Array<Omit<Request, 'id'>> = [
+  const requests: RequestFields[] = [
     { type: PacketType.OPEN, path: '/file', pflags: RW_CREATE, attrs: { permissions: 0o644 } },
     { type: PacketType.READ, handle: h1, offset: 0, length: 64 },
     { type: PacketType.WRITE, handle: h1, offset: 10, data: Buffer.from('fuzz') },
@@ -66,13 +69,13 @@ export function everyRequest(): Request[] {
     { type: PacketType.READLINK, path: '/link' },
     { type: PacketType.SYMLINK, targetPath: '/file', linkPath: '/link2' },
     ...extendedRequests().map(({ name, payload }) => ({ type: PacketType.EXTENDED, name, payload })),
-  ] as Array<Omit<Request, 'id'>>;
+  ];
   return requests.map((request, i) => ({ ...request, id: i + 1 }) as Request);
 }
 
 /** Conversations (without INIT) a client might have, as packet streams. */
 export function conversations(): Buffer[] {
-  const stream = (requests: Array<Omit<Request, 'id'>>) =>
+  const stream = (requests: RequestFields[]) =>
     Buffer.concat(requests.map((request, i) => encodeRequest({ ...request, id: i + 1 } as Request)));
   const h2 = nthHandle(2);
   return [
@@ -85,16 +88,16 @@ export function conversations(): Buffer[] {
       { type: PacketType.OPEN, path: '/file', pflags: OpenFlag.READ, attrs: {} },
       { type: PacketType.EXTENDED, name: 'copy-data', payload: payload((w) => w.bytes(h2).uint64(0).uint64(0).bytes(h1).uint64(600)) },
       { type: PacketType.CLOSE, handle: h2 },
-    ] as Array<Omit<Request, 'id'>>),
+    ] ),
     stream([
       { type: PacketType.OPENDIR, path: '/dir' },
       { type: PacketType.READDIR, handle: h1 },
       { type: PacketType.READDIR, handle: h1 },
       { type: PacketType.READDIR, handle: h1 },
       { type: PacketType.CLOSE, handle: h1 },
-    ] as Array<Omit<Request, 'id'>>),
+    ] ),
     // More OPENs than the fuzzed session allows handles.
-    stream(Array.from({ length: 6 }, () => ({ type: PacketType.OPEN, path: '/file', pflags: OpenFlag.READ, attrs: {} })) as Array<Omit<Request, 'id'>>),
+    stream(Array.from({ length: 6 }, () => ({ type: PacketType.OPEN, path: '/file', pflags: OpenFlag.READ, attrs: {} })) ),
   ];
 }
 

@@ -1,6 +1,6 @@
 import { OpenFlag, PacketType } from '../../src/sftp/protocol/constants.js';
 import { encodeRequest, type Request } from '../../src/sftp/protocol/messages.js';
-import { nthHandle } from '../seeds.js';
+import { nthHandle, type RequestFields } from '../seeds.js';
 import type { InputShape } from '../targets/types.js';
 import type { Random } from './random.js';
 
@@ -88,7 +88,7 @@ function freshRequest(random: Random): Buffer {
   const handle = random.chance(0.8) ? nthHandle(1 + random.below(6)) : random.bytes(random.pick([0, 3, 5, 257]));
   const path = random.pick(PATHS);
   const id = random.chance(0.5) ? random.below(64) : random.next();
-  const all: Array<Omit<Request, 'id'>> = [
+  const all: RequestFields[] = [
     { type: PacketType.OPEN, path, pflags: random.pick([OpenFlag.READ, OpenFlag.WRITE | OpenFlag.CREAT, OpenFlag.WRITE | OpenFlag.APPEND, 0x3f, random.next()]), attrs: {} },
     { type: PacketType.CLOSE, handle },
     { type: PacketType.READ, handle, offset: random.pick([0, 1, 99, 100, 2 ** 32, 2 ** 53 - 1]), length: random.pick(INTERESTING_UINT32) },
@@ -106,7 +106,7 @@ function freshRequest(random: Random): Buffer {
     { type: PacketType.RENAME, oldPath: path, newPath: random.pick(PATHS) },
     { type: PacketType.READLINK, path },
     { type: PacketType.SYMLINK, targetPath: random.pick(PATHS), linkPath: path },
-  ] as Array<Omit<Request, 'id'>>;
+  ];
   return encodeRequest({ ...random.pick(all), id } as Request);
 }
 

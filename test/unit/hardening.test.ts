@@ -8,7 +8,7 @@ import { MemoryFS } from '../../src/backends/memory.js';
 import { defaultSessionLimits } from '../../src/sftp/limits.js';
 import { PacketWriter } from '../../src/sftp/protocol/codec.js';
 import { OpenFlag, PacketType, StatusCode } from '../../src/sftp/protocol/constants.js';
-import { encodeRequest } from '../../src/sftp/protocol/messages.js';
+import { decodeRequest, encodeRequest } from '../../src/sftp/protocol/messages.js';
 import { SessionPipe } from '../helpers/sessionPipe.js';
 import { expectReply, type Reply } from '../helpers/sftpReplies.js';
 import { connectClient, connectSsh2, endClient } from '../helpers/ssh2Client.js';
@@ -44,6 +44,18 @@ async function open(pipe: SessionPipe, path: string, pflags = OpenFlag.READ | Op
 function fields(build: (writer: PacketWriter) => PacketWriter): Buffer {
   return Buffer.from(build(new PacketWriter(0)).fields());
 }
+
+describe('hardening of the codec', () => {
+  it('encodes a uint64 near 2^64 (which decodes to the double 2^64) as 2^64-1, not wrapped to 0', () => {
+    // Found by the decoder fuzz target: SETSTAT with size 0xfffffffffffffe65.
+    const sent = Buffer.from('0900000001000000012f00000001fffffffffffffe65', 'hex');
+    const decoded = decodeRequest(sent);
+    assert.ok(decoded.type === PacketType.SETSTAT && decoded.attrs.size === 2 ** 64);
+    const encoded = encodeRequest(decoded);
+    assert.equal(encoded.subarray(-8).toString('hex'), 'ffffffffffffffff');
+    assert.deepEqual(decodeRequest(encoded.subarray(4)), decoded);
+  });
+});
 
 describe('hardening of one session', () => {
   it('10,000 pipelined OPENs: exactly the handle limit succeeds, the rest fail naming the limit, and the session goes on', async () => {

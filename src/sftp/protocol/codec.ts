@@ -129,10 +129,16 @@ export class PacketWriter {
     return this;
   }
 
+  /** Saturates at 2^64-1: a value past it (a double can hold one) must not wrap to a small number. */
   uint64(value: number): this {
     const start = this.reserve(8);
     const safe = Math.max(0, Math.floor(value));
-    this.buffer.writeUInt32BE(Math.floor(safe / TWO_POW_32) >>> 0, start);
+    if (safe >= TWO_POW_32 * TWO_POW_32) {
+      this.buffer.writeUInt32BE(0xffffffff, start);
+      this.buffer.writeUInt32BE(0xffffffff, start + 4);
+      return this;
+    }
+    this.buffer.writeUInt32BE(Math.floor(safe / TWO_POW_32), start);
     this.buffer.writeUInt32BE(safe % TWO_POW_32, start + 4);
     return this;
   }
