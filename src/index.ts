@@ -5,3 +5,4 @@ export * from './backends/memory.js';
 export * from './logger.js';
 export * from './sftp/index.js';
 export * from './ssh/index.js';
+export * from './backends/webdav/index.js';
