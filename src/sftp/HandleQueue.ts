@@ -1,33 +1,40 @@
+const ignore = () => {};
+
 /**
  * Orders the requests on one handle. Reads (and stats) may run together;
  * anything that changes the file waits for everything before it and holds
  * back everything after it. So pipelined reads overlap, while a write is
  * never reordered with a read, another write, or the close.
+ *
+ * Only operations still running are tracked, and only as settle signals
+ * (never their results): a long download must not keep every buffer it read.
  */
 export class HandleQueue {
-  private lastExclusive: Promise<unknown> = Promise.resolve();
-  private sharedSinceExclusive: Promise<unknown>[] = [];
+  private lastExclusive: Promise<void> = Promise.resolve();
+  private running = new Set<Promise<void>>();
 
   /** Runs `operation` once every earlier exclusive operation has settled. */
   shared<T>(operation: () => Promise<T>): Promise<T> {
-    const result = this.lastExclusive.then(operation, operation);
-    this.sharedSinceExclusive.push(result.catch(() => {}));
+    const result = this.lastExclusive.then(operation);
+    const settled = result.then(ignore, ignore);
+    const running = this.running;
+    running.add(settled);
+    void settled.then(() => running.delete(settled));
     return result;
   }
 
   /** Runs `operation` once every earlier operation has settled. */
   exclusive<T>(operation: () => Promise<T>): Promise<T> {
-    const before = this.sharedSinceExclusive.length === 0
-      ? this.lastExclusive
-      : Promise.all([this.lastExclusive, ...this.sharedSinceExclusive]);
-    const result = before.then(operation, operation);
-    this.lastExclusive = result.catch(() => {});
-    this.sharedSinceExclusive = [];
+    const before = this.running.size === 0 ? this.lastExclusive : Promise.all([this.lastExclusive, ...this.running]);
+    // Later operations wait for this one, which waits for those: nothing else to track.
+    this.running = new Set();
+    const result = before.then(operation);
+    this.lastExclusive = result.then(ignore, ignore);
     return result;
   }
 
   /** Settles when everything queued so far has settled. */
   idle(): Promise<unknown> {
-    return Promise.all([this.lastExclusive, ...this.sharedSinceExclusive]);
+    return Promise.all([this.lastExclusive, ...this.running]);
   }
 }
