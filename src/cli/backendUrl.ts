@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { LocalFS } from '../backends/local.js';
 import { MemoryFS } from '../backends/memory.js';
+import { openWebDAVBackend } from './webdavBackend.js';
 import type { FS } from '../fs/FS.js';
 import type { Logger } from '../logger.js';
 import { UsageError, expandHome } from './serveOptions.js';
@@ -9,6 +10,8 @@ import { UsageError, expandHome } from './serveOptions.js';
 /** What a backend may use while it is being opened. */
 export interface BackendContext {
   logger: Logger;
+  /** The command line's flags, for backend-specific ones (`webdav-user`...); absent: none given. */
+  flags?: Readonly<Record<string, string | boolean | string[] | undefined>>;
 }
 
 /**
@@ -34,6 +37,18 @@ export const backendSchemes: readonly BackendScheme[] = [
       if (spec.toLowerCase() !== 'memory:') throw new UsageError(`invalid memory backend "${spec}": write just memory:`);
       return new MemoryFS();
     },
+  },
+  {
+    scheme: 'webdav+https',
+    example: 'webdav+https://host/path',
+    description: 'a WebDAV server over HTTPS (--webdav-user/--webdav-pass or --webdav-bearer-token)',
+    open: (spec, context) => openWebDAVBackend(spec, context.flags ?? {}),
+  },
+  {
+    scheme: 'webdav+http',
+    example: 'webdav+http://host/path',
+    description: 'a WebDAV server over plain HTTP (credentials travel unencrypted)',
+    open: (spec, context) => openWebDAVBackend(spec, context.flags ?? {}),
   },
 ];
 

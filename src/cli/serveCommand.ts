@@ -8,6 +8,7 @@ import { createStderrLogger, type Logger } from '../logger.js';
 import { fingerprint, parseAuthorizedKeys, type PublicKey } from '../ssh/auth.js';
 import { loadHostKeys } from '../ssh/hostKeys.js';
 import { describeBackends, openBackend } from './backendUrl.js';
+import { openMountTable } from './mountTable.js';
 import { CLIServer } from './CLIServer.js';
 import { SERVE_USAGE, UsageError, formatListenAddress, parseServeOptions, type ServeOptions } from './serveOptions.js';
 
@@ -22,7 +23,7 @@ export async function runServe(args: string[]): Promise<number> {
   if (options.stdio) return runStdio(options, logger);
   const authorizedKeys = readAuthorizedKeys(options.authorizedKeysFile, logger);
   const hostKeys = loadHostKeys(options.hostKeyFiles, options.stateDir);
-  const backend = await openBackend(options.backend, { logger });
+  const backend = await openServedBackend(options, logger);
   const fs: FS = options.readOnly ? new ReadOnlyFS(backend) : backend;
 
   let server: CLIServer;
@@ -57,7 +58,7 @@ export async function runServe(args: string[]): Promise<number> {
  * that contains it, relative paths start there, as with OpenSSH's sftp-server.
  */
 async function runStdio(options: ServeOptions, logger: Logger): Promise<number> {
-  const backend = await openBackend(options.backend, { logger });
+  const backend = await openServedBackend(options, logger);
   const fs: FS = options.readOnly ? new ReadOnlyFS(backend) : backend;
   const home = backend instanceof LocalFS ? backend.pathOfHost(process.cwd()) : undefined;
   try {
@@ -66,6 +67,12 @@ async function runStdio(options: ServeOptions, logger: Logger): Promise<number> 
     await fs.close();
   }
   return 0;
+}
+
+/** The FS behind the server: a mount table (--mounts) or the one BACKEND. */
+function openServedBackend(options: ServeOptions, logger: Logger): Promise<FS> {
+  const context = { logger, flags: options.backendFlags };
+  return options.mountsFile !== undefined ? openMountTable(options.mountsFile, context) : openBackend(options.backend, context);
 }
 
 function readAuthorizedKeys(file: string | undefined, logger: Logger): PublicKey[] {
@@ -93,7 +100,7 @@ function hostKeyFingerprints(hostKeys: Buffer[]): string[] {
 }
 
 function logStartup(logger: Logger, options: ServeOptions, server: CLIServer, hostKeys: Buffer[], address: string): void {
-  const what = options.backend === undefined || options.backend === 'memory:' ? 'memory:' : options.backend;
+  const what = options.mountsFile !== undefined ? `mount table ${options.mountsFile}` : options.backend === undefined || options.backend === 'memory:' ? 'memory:' : options.backend;
   logger.info(`serving ${what}${options.readOnly ? ' (read-only)' : ''}`);
   for (const line of hostKeyFingerprints(hostKeys)) logger.info(`host key ${line}`);
   logger.info(`authentication: ${server.authMethods.join(', ')}`);

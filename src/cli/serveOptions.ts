@@ -36,6 +36,10 @@ export interface ServeOptions {
   stateDir?: string;
   /** Speak SFTP on stdin/stdout (as an OpenSSH subsystem or `sftp -D`) instead of listening. */
   stdio: boolean;
+  /** A mount table file (`--mounts`) to serve instead of one BACKEND. */
+  mountsFile?: string;
+  /** Every flag as parsed, for backends to read their own (`webdav-user`...). */
+  backendFlags: Readonly<Record<string, string | boolean | string[] | undefined>>;
 }
 
 export const DEFAULT_ADDRESS = 'localhost:2022';
@@ -54,6 +58,10 @@ const serveFlags = {
   'log-level': { type: 'string' },
   'state-dir': { type: 'string' },
   stdio: { type: 'boolean' },
+  mounts: { type: 'string' },
+  'webdav-user': { type: 'string' },
+  'webdav-pass': { type: 'string' },
+  'webdav-bearer-token': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -75,6 +83,11 @@ Flags:
       --state-dir string         Where generated host keys are cached (default "~/.cache/sftp-expose")
       --stdio                    Speak SFTP on stdin/stdout: for OpenSSH's "Subsystem sftp", a
                                  command= in authorized_keys, or "sftp -D" (no SSH, no auth flags)
+      --mounts string            Serve a mount table: a JSON file mapping mount points to BACKENDs
+                                 (see docs/composing-filesystems.md); no BACKEND argument then
+      --webdav-user string       WebDAV user name (or SFTP_EXPOSE_WEBDAV_USER)
+      --webdav-pass string       WebDAV password, plain text (or SFTP_EXPOSE_WEBDAV_PASS)
+      --webdav-bearer-token string  WebDAV bearer token instead of user/pass (or SFTP_EXPOSE_WEBDAV_BEARER_TOKEN)
   -h, --help                     Show this help
 
 A way to authenticate is required: --user/--pass, an authorized keys file, or --no-auth
@@ -134,6 +147,9 @@ export function parseServeOptions(args: string[]): ServeOptions | 'help' {
   const hostKeyFiles = (values.key ?? []).map(expandHome);
   for (const file of hostKeyFiles) if (!existsSync(file)) throw new UsageError(`host key file not found: ${file}`);
 
+  if (values.mounts !== undefined && positionals.length > 0) throw new UsageError(`--mounts serves a mount table: drop the BACKEND argument (${positionals[0]})`);
+  if (values.mounts !== undefined && !existsSync(expandHome(values.mounts))) throw new UsageError(`mount table file not found: ${values.mounts}`);
+
   return {
     backend: positionals[0],
     address: parseListenAddress(values.addr ?? DEFAULT_ADDRESS),
@@ -146,6 +162,8 @@ export function parseServeOptions(args: string[]): ServeOptions | 'help' {
     logLevel,
     stateDir: values['state-dir'] !== undefined ? expandHome(values['state-dir']) : undefined,
     stdio: values.stdio ?? false,
+    mountsFile: values.mounts !== undefined ? expandHome(values.mounts) : undefined,
+    backendFlags: values,
   };
 }
 

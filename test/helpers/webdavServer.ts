@@ -24,16 +24,19 @@ export interface WebDAVServerAuth {
  * The npm `webdav-server` (v2) in this process, serving `directory` from disk
  * (PhysicalFileSystem) or, without one, an in-memory tree.
  */
-export async function startNpmWebDAVServer(options: { directory?: string; auth?: WebDAVServerAuth } = {}): Promise<RunningWebDAVServer> {
+export async function startNpmWebDAVServer(options: { directory?: string; auth?: WebDAVServerAuth; readOnly?: boolean } = {}): Promise<RunningWebDAVServer> {
   const serverOptions: ConstructorParameters<typeof v2.WebDAVServer>[0] = {};
   if (options.directory !== undefined) serverOptions.rootFileSystem = new v2.PhysicalFileSystem(options.directory);
-  if (options.auth) {
+  if (options.auth || options.readOnly) {
+    const auth = options.auth ?? { username: 'reader', password: 'reader' };
     const users = new v2.SimpleUserManager();
-    const user = users.addUser(options.auth.username, options.auth.password, false);
+    const user = users.addUser(auth.username, auth.password, false);
     const privileges = new v2.SimplePathPrivilegeManager();
-    privileges.setRights(user, '/', ['all']);
+    privileges.setRights(user, '/', options.readOnly ? ['canRead'] : ['all']);
+    // Read-only without credentials: the anonymous default user gets the read rights.
+    if (!options.auth) users.getDefaultUser((anonymous) => privileges.setRights(anonymous, '/', ['canRead']));
     Object.assign(serverOptions, {
-      requireAuthentification: true,
+      requireAuthentification: options.auth !== undefined,
       httpAuthentication: new v2.HTTPBasicAuthentication(users, 'test'),
       privilegeManager: privileges,
     });
@@ -72,11 +75,12 @@ export function rcloneMissing(): string | false {
  * `rclone serve webdav <directory>` (Debian's rclone), started as a child
  * process on a free port; resolves once it logs that it serves.
  */
-export async function startRcloneWebDAVServer(directory: string, options: { auth?: WebDAVServerAuth } = {}): Promise<RunningWebDAVServer> {
+export async function startRcloneWebDAVServer(directory: string, options: { auth?: WebDAVServerAuth; readOnly?: boolean } = {}): Promise<RunningWebDAVServer> {
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     const args = ['serve', 'webdav', directory, '--addr', `127.0.0.1:${port}`, '--config', ''];
     if (options.auth) args.push('--user', options.auth.username, '--pass', options.auth.password);
+    if (options.readOnly) args.push('--read-only');
     const child = spawn('rclone', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
     const started = await new Promise<boolean>((resolve, reject) => {

@@ -57,7 +57,8 @@ export class WebDAVFS extends FS {
 
   async open(path: string, flags: OpenFlags, attrs?: SetAttributes): Promise<FileHandle> {
     void attrs; // WebDAV stores no modes or owners.
-    const existing = await this.statOrUndefined(path);
+    const existingEntry = await this.propfindOrUndefined(path);
+    const existing = existingEntry && statsOf(existingEntry);
     if (existing?.type === 'directory') throw new IsADirectory(path);
     if (existing && flags.create && flags.exclusive) throw new AlreadyExists(path);
     if (!existing) {
@@ -78,6 +79,7 @@ export class WebDAVFS extends FS {
       existingContent: () => this.download(path, existing?.size ?? 0),
       statPath: () => this.stat(path),
       resize: (size) => this.resize(path, size, existing?.size ?? 0),
+      discardPartial: () => this.discardPartial(path, existingEntry),
     });
   }
 
@@ -218,6 +220,30 @@ export class WebDAVFS extends FS {
         throw await this.explain(new HttpStatusError(409, '', 'MOVE'), to);
       }
       throw fromRequestError(err, from);
+    }
+  }
+
+  /**
+   * Servers differ on a PUT cut off mid-body: some keep the bytes that
+   * arrived (rclone, the npm webdav-server), others keep the previous version
+   * (those that write to a temporary file first). The entity tag tells which
+   * happened: a file that is new, or whose tag changed, holds a partial
+   * upload and is deleted; an unchanged one is the intact old version.
+   */
+  private async discardPartial(path: string, before: PropfindEntry | undefined): Promise<void> {
+    const after = await this.propfindOrUndefined(path).catch(() => undefined);
+    if (!after || after.isCollection) return;
+    const unchanged = before !== undefined && before.etag !== undefined && before.etag === after.etag && before.size === after.size;
+    if (unchanged) return;
+    await this.delete(path).catch(() => {});
+  }
+
+  private async propfindOrUndefined(path: string): Promise<PropfindEntry | undefined> {
+    try {
+      return await this.propfindSelf(path);
+    } catch (err) {
+      if (err instanceof ResourceNotFound) return undefined;
+      throw err;
     }
   }
 

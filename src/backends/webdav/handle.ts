@@ -19,6 +19,8 @@ export interface HandleContext {
   /** A fresh stat of the path and a whole-file resize, for handle operations that need them. */
   statPath: () => Promise<Stats>;
   resize: (size: number) => Promise<void>;
+  /** After an abandoned PUT: removes what the server kept of it, if anything (see WebDAVFS). */
+  discardPartial: () => Promise<void>;
 }
 
 /**
@@ -92,11 +94,16 @@ export class WebDAVFileHandle implements FileHandle {
     if (this.context.mustWrite) return this.startUpload().finish();
   }
 
-  /** Cancels the PUT in flight: the server sees the request cut off mid-body (see docs/webdav.md for what servers keep). */
+  /**
+   * Cancels the PUT in flight (the server sees the request cut off mid-body),
+   * then removes whatever partial file the server kept: see docs/webdav.md.
+   */
   async abort(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.reader?.close();
-    await this.upload?.abort();
+    if (!this.upload) return;
+    await this.upload.abort();
+    await this.context.discardPartial();
   }
 }

@@ -9,12 +9,14 @@ export interface PropfindEntry {
   size: number;
   /** Seconds since the epoch; 0 when the server gave no getlastmodified. */
   mtime: number;
+  /** The entity tag, when the server gives one (changes with the content). */
+  etag?: string;
 }
 
 /** Properties asked for: only what a stat needs, so servers send less. */
 export const PROPFIND_BODY =
   '<?xml version="1.0" encoding="utf-8"?>' +
-  '<d:propfind xmlns:d="DAV:"><d:prop><d:resourcetype/><d:getcontentlength/><d:getlastmodified/></d:prop></d:propfind>';
+  '<d:propfind xmlns:d="DAV:"><d:prop><d:resourcetype/><d:getcontentlength/><d:getlastmodified/><d:getetag/></d:prop></d:propfind>';
 
 /** Upper bound of one `<response>` element: anything longer is not a sane server. */
 const MAX_RESPONSE_ELEMENT = 1 << 20;
@@ -89,6 +91,7 @@ async function* parseElement(xml: string): AsyncGenerator<PropfindEntry> {
       isCollection,
       size: isCollection ? 0 : Number(props.getcontentlength ?? 0) || 0,
       mtime: Number.isFinite(modified) ? modified / 1000 : 0,
+      etag: props.getetag !== undefined && props.getetag !== '' ? String(props.getetag) : undefined,
     };
   }
 }
