@@ -3,6 +3,7 @@ import type { Readable, Writable } from 'node:stream';
 import { silentLogger, type Logger } from '../logger.js';
 import { builtinExtensions, type Extension, type ExtensionContext } from './extensions.js';
 import { HandleQueue } from './HandleQueue.js';
+import { ReplyBatcher } from './ReplyBatcher.js';
 import { defaultSessionLimits, type SessionLimits } from './limits.js';
 import { MalformedPacket, PacketFramer, PacketReader } from './protocol/codec.js';
 import { PacketType, SFTP_VERSION, StatusCode } from './protocol/constants.js';
@@ -29,7 +30,9 @@ type HandleEntry =
   | { kind: 'file'; open: OpenFile; queue: HandleQueue }
   | { kind: 'directory'; dir: OpenDirectory; queue: HandleQueue };
 
-type Handler<T extends msg.RequestType> = (request: msg.RequestOf<T>) => Promise<Buffer>;
+/** A reply: one packet, or a packet in consecutive parts (a DATA header and its data). */
+type Reply = Buffer | Buffer[];
+type Handler<T extends msg.RequestType> = (request: msg.RequestOf<T>) => Promise<Reply>;
 
 const HANDLE_BYTES = 4;
 
@@ -44,6 +47,7 @@ export class Session extends EventEmitter {
   readonly limits: SessionLimits;
   private readonly logger: Logger;
   private readonly framer: PacketFramer;
+  private readonly replies: ReplyBatcher;
   private readonly handles = new Map<number, HandleEntry>();
   private readonly extensions: Map<string, Extension>;
   private readonly extensionContext: ExtensionContext;
@@ -63,6 +67,7 @@ export class Session extends EventEmitter {
     this.limits = { ...defaultSessionLimits, ...options.limits };
     this.logger = options.logger ?? silentLogger;
     this.framer = new PacketFramer(this.limits.maxPacketLength);
+    this.replies = new ReplyBatcher(transport.writable, () => (this.outputBlocked = true));
     const readOnly = si.fs.isReadOnly;
     const offered = (options.extensions ?? builtinExtensions).filter((ext) => ext.isAvailable(si.fs) && !(readOnly && ext.writes));
     this.extensions = new Map(offered.map((ext) => [ext.name, ext]));
@@ -145,9 +150,10 @@ export class Session extends EventEmitter {
         const status = translateErrors(error, this.logger);
         return msg.encodeStatus(request.id, status.code, status.message);
       })
-      .then((reply) => {
+      .then((reply: Reply) => {
         this.inFlight--;
-        this.send(reply);
+        if (Array.isArray(reply)) this.send(...reply);
+        else this.send(reply);
         this.pump();
       });
   }
@@ -178,9 +184,9 @@ export class Session extends EventEmitter {
     this.send(msg.encodeVersion(Math.min(clientVersion, SFTP_VERSION), advertised));
   }
 
-  private send(packet: Buffer): void {
+  private send(...parts: Buffer[]): void {
     if (this.closed) return;
-    if (!this.transport.writable.write(packet)) this.outputBlocked = true;
+    this.replies.push(...parts);
   }
 
   // The handle table.
@@ -251,11 +257,7 @@ export class Session extends EventEmitter {
       const entry = this.fileEntry(handle);
       const data = await entry.queue.shared(() => this.si.read(entry.open, offset, Math.min(length, this.limits.maxReadLength)));
       if (data.length === 0) return msg.encodeStatus(id, StatusCode.EOF);
-      // One buffer per reply: a separate 13-byte header write would cost its own SSH packet.
-      const reply = Buffer.allocUnsafe(13 + data.length);
-      msg.encodeDataHeader(id, data.length).copy(reply, 0);
-      data.copy(reply, 13);
-      return reply;
+      return [msg.encodeDataHeader(id, data.length), data];
     },
     [PacketType.WRITE]: async ({ id, handle, offset, data }) => {
       const entry = this.fileEntry(handle);
@@ -321,7 +323,10 @@ export class Session extends EventEmitter {
     this.closed = true;
     this.backlog = [];
     this.logger.debug('sftp session ending', { reason, openHandles: this.handles.size });
-    if (closeTransport) this.transport.close();
+    if (closeTransport) {
+      this.replies.flush();
+      this.transport.close();
+    }
     const entries = [...this.handles.values()];
     this.handles.clear();
     const released = entries.map((entry) =>
