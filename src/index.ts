@@ -6,3 +6,4 @@ export * from './logger.js';
 export * from './sftp/index.js';
 export * from './ssh/index.js';
 export * from './backends/webdav/index.js';
+export * from './backends/sftp/SFTPFS.js';

@@ -3,6 +3,8 @@ import { resolve } from 'node:path';
 import { LocalFS } from '../backends/local.js';
 import { MemoryFS } from '../backends/memory.js';
 import { openWebDAVBackend } from './webdavBackend.js';
+import { openSftpBackend } from './sftpBackend.js';
+import { openS3Backend } from './s3Backend.js';
 import type { FS } from '../fs/FS.js';
 import type { Logger } from '../logger.js';
 import { UsageError, expandHome } from './serveOptions.js';
@@ -49,6 +51,18 @@ export const backendSchemes: readonly BackendScheme[] = [
     example: 'webdav+http://host/path',
     description: 'a WebDAV server over plain HTTP (credentials travel unencrypted)',
     open: (spec, context) => openWebDAVBackend(spec, context.flags ?? {}),
+  },
+  {
+    scheme: 'sftp',
+    example: 'sftp://user@host:port/path',
+    description: 'another SFTP server, proxied (--sftp-key-file/--sftp-pass, host key from --sftp-known-hosts-file)',
+    open: (spec, context) => openSftpBackend(spec, context.flags ?? {}, context.logger),
+  },
+  {
+    scheme: 's3',
+    example: 's3://bucket/prefix',
+    description: 'an S3 bucket (AWS or compatible: --s3-endpoint, --s3-region; keys from --s3-access-key-id or the AWS env)',
+    open: (spec, context) => openS3Backend(spec, context.flags ?? {}, context.logger),
   },
 ];
 

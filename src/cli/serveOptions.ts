@@ -62,6 +62,23 @@ const serveFlags = {
   'webdav-user': { type: 'string' },
   'webdav-pass': { type: 'string' },
   'webdav-bearer-token': { type: 'string' },
+  'sftp-key-file': { type: 'string' },
+  'sftp-key-file-pass': { type: 'string' },
+  'sftp-key-use-agent': { type: 'boolean' },
+  'sftp-pass': { type: 'string' },
+  'sftp-known-hosts-file': { type: 'string' },
+  'sftp-insecure-skip-host-key-check': { type: 'boolean' },
+  's3-endpoint': { type: 'string' },
+  's3-region': { type: 'string' },
+  's3-force-path-style': { type: 'boolean' },
+  's3-access-key-id': { type: 'string' },
+  's3-secret-access-key': { type: 'string' },
+  's3-chunk-size': { type: 'string' },
+  's3-upload-concurrency': { type: 'string' },
+  's3-storage-class': { type: 'string' },
+  's3-server-side-encryption': { type: 'string' },
+  's3-sse-kms-key-id': { type: 'string' },
+  's3-use-server-modtime': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -88,6 +105,24 @@ Flags:
       --webdav-user string       WebDAV user name (or SFTP_EXPOSE_WEBDAV_USER)
       --webdav-pass string       WebDAV password, plain text (or SFTP_EXPOSE_WEBDAV_PASS)
       --webdav-bearer-token string  WebDAV bearer token instead of user/pass (or SFTP_EXPOSE_WEBDAV_BEARER_TOKEN)
+      --sftp-key-file string     Private key for the sftp:// upstream (or SFTP_EXPOSE_SFTP_KEY_FILE)
+      --sftp-key-file-pass string  Passphrase of that key (or SFTP_EXPOSE_SFTP_KEY_FILE_PASS)
+      --sftp-key-use-agent       Log in to the upstream with ssh-agent (SSH_AUTH_SOCK); the default
+                                 when neither key nor password is given
+      --sftp-pass string         Upstream password, plain text (or SFTP_EXPOSE_SFTP_PASS)
+      --sftp-known-hosts-file string  known_hosts file the upstream's host key must be in
+                                 (default "~/.ssh/known_hosts"; without one the upstream is refused)
+      --sftp-insecure-skip-host-key-check  Accept any upstream host key (man-in-the-middle risk)
+      --s3-endpoint string       S3-compatible endpoint URL, e.g. http://127.0.0.1:9000 (or AWS_ENDPOINT_URL_S3)
+      --s3-region string         S3 region (or AWS_REGION; default us-east-1 with --s3-endpoint)
+      --s3-force-path-style      Address buckets as endpoint/bucket (MinIO, Ceph and most non-AWS servers)
+      --s3-access-key-id string  S3 access key (default: AWS_ACCESS_KEY_ID, profiles, instance roles)
+      --s3-secret-access-key string  S3 secret key (with --s3-access-key-id; or AWS_SECRET_ACCESS_KEY)
+      --s3-chunk-size size       Multipart part size, at least 5M (default 8M)
+      --s3-upload-concurrency n  Parts uploaded at once per file (default 4)
+      --s3-storage-class string  Storage class of new objects (STANDARD, STANDARD_IA, ...)
+      --s3-server-side-encryption string  AES256 or aws:kms (key from --s3-sse-kms-key-id)
+      --s3-use-server-modtime    List with S3's upload times, no HEAD per entry (faster; ignores set mtimes)
   -h, --help                     Show this help
 
 A way to authenticate is required: --user/--pass, an authorized keys file, or --no-auth
