@@ -7,3 +7,4 @@ export * from './sftp/index.js';
 export * from './ssh/index.js';
 export * from './backends/webdav/index.js';
 export * from './backends/sftp/SFTPFS.js';
+export * from './backends/s3/index.js';
