@@ -18,6 +18,7 @@ import { runSftpBatch, type SftpBatchResult } from '../helpers/sftpBatch.js';
 import { makeTempDir } from '../helpers/tempDir.js';
 import { startTestServer, type TestServer } from '../helpers/testServer.js';
 import { waitFor } from '../helpers/waitFor.js';
+import { runCLI, startServe, type RunningCLI } from '../cli/cliProcess.js';
 
 const skip = requireTool('sftp') || requireTool('ssh-keygen');
 const MiB = 1024 * 1024;
@@ -267,5 +268,40 @@ describe('S3FS tenants: one bucket, a prefix per user', { skip }, () => {
     assert.throws(() => readFileSync(join(local.path, 'stolen.txt')), /ENOENT/);
     assertSucceeded(await as('alice', ['get secret.txt mine.txt']));
     assert.equal(readFileSync(join(local.path, 'mine.txt'), 'utf8'), 'alice only');
+  });
+});
+
+describe('sftp-expose serve s3://bucket/prefix (the built CLI)', { skip }, () => {
+  let s3: S3rverInstance;
+  let cli: RunningCLI | undefined;
+  let home: ReturnType<typeof makeTempDir>;
+  const s3Flags = () => ['--s3-endpoint', s3.endpoint, '--s3-force-path-style', '--s3-access-key-id', 'S3RVER', '--s3-secret-access-key', 'S3RVER'];
+
+  before(async () => {
+    home = makeTempDir('sftp-expose-s3-cli-');
+    s3 = await startS3rver();
+  });
+  after(async () => {
+    await cli?.stop();
+    await s3?.stop();
+    home?.remove();
+  });
+
+  it('serves the prefix with rclone-named flags; uploads land as objects', async () => {
+    const key = clientKey();
+    cli = await startServe(
+      [`s3://${s3.bucket}/from-cli`, ...s3Flags(), '--s3-chunk-size', '5M', '--s3-upload-concurrency', '2', '--user', 'tester', '--authorized-keys', `${key.path}.pub`],
+      home.path,
+    );
+    const digest = await writeRandomFile(join(home.path, 'up.bin'), 12 * MiB);
+    assertSucceeded(await runSftpBatch(cli.port, key.path, ['put up.bin /up.bin', 'ls -l /'], { cwd: home.path }));
+    assert.equal(await objectSha256(s3.client, s3.bucket, 'from-cli/up.bin'), digest);
+  });
+
+  it('a missing bucket stops the CLI at start with a message naming it', async () => {
+    const result = await runCLI(['serve', '--addr', '127.0.0.1:0', 's3://no-such-bucket', ...s3Flags(), '--no-auth'], home.path);
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /no-such-bucket/);
+    assert.match(result.stderr, /bucket does not exist/i);
   });
 });
