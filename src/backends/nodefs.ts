@@ -13,7 +13,7 @@ import {
 } from '../fs/errors.js';
 import { basename, dirname, isInside, normalizePath } from '../fs/path.js';
 import type { DirEntry, FileHandle, HashAlgorithm, OpenFlags, SetAttributes, StatVFS, Stats } from '../fs/types.js';
-import type { NodeDirName, NodeFSLike, NodePromisesLike, NodeStatFsLike } from './nodefs/fsLike.js';
+import type { NodeDirName, NodeFSLike, NodePromisesLike, NodeStatFsLike, NodeStatsLike } from './nodefs/fsLike.js';
 import { NodeFileHandle, S_IFDIR, S_IFLNK, S_IFREG, applyAttributes, errno, kindOf, statsFromNode } from './nodefs/handle.js';
 
 export type { NodeFileHandleLike, NodeFSLike, NodePromisesLike, NodeStatFsLike, NodeStatsLike } from './nodefs/fsLike.js';
@@ -29,6 +29,9 @@ export interface NodeFSOptions {
 
 /** How many entries of a listing are lstat'ed concurrently: enough to overlap I/O, few enough to stay lazy. */
 const LISTDIR_BATCH = 32;
+/** A synchronous lstat batch slower than this means storage that can block: stop using lstatSync. */
+const SLOW_SYNC_BATCH_MS = 5;
+const SLOW_SYNC_BATCHES_TO_GIVE_UP = 3;
 /** Entries Node's `Dir` reads per readdir(3) batch; small values make iteration itself the bottleneck. */
 const DIR_BUFFER = 128;
 /** Chunk size when hashing: large reads keep the syscall count low. */
@@ -62,6 +65,9 @@ export class NodeFS extends FS {
   private realRoot?: Promise<string>;
   /** The real disk: the kernel enforces rename's rules, which in-memory fs-likes skip. */
   private readonly kernelChecked: boolean;
+  /** Synchronous lstat for listings, until a batch shows the storage is slow (then undefined). */
+  private lstatSync?: (path: string) => NodeStatsLike;
+  private slowSyncBatches = 0;
 
   constructor(fsLike: NodeFSLike, options: NodeFSOptions = {}) {
     super();
@@ -69,6 +75,7 @@ export class NodeFS extends FS {
     const root = normalizePath(options.root ?? '/');
     this.rootPrefix = root === '/' ? '' : root;
     this.kernelChecked = fsLike.promises === hostPromises;
+    if (typeof fsLike.lstatSync === 'function') this.lstatSync = fsLike.lstatSync.bind(fsLike);
     this.flagValues = { ...hostConstants, ...fsLike.constants } as Required<NonNullable<NodeFSLike['constants']>>;
     const fsp = this.fsp;
     if (typeof fsp.statfs === 'function') this.statvfs = (path) => this.statvfsWith(fsp.statfs!.bind(fsp), path);
@@ -166,17 +173,39 @@ export class NodeFS extends FS {
     for (const entry of await errno(path, fsp.readdir(host))) yield nameOf(entry);
   }
 
+  /**
+   * Stats one batch of listed names. An async lstat costs a threadpool round
+   * trip of some 15-20 µs; the syscall itself, on a cached local directory,
+   * 1-3 µs. So where the fs-like has lstatSync, a batch is stat'ed
+   * synchronously (a 32-entry batch blocks the event loop for well under a
+   * millisecond) — unless that proves slow (network or cold storage: several
+   * slow batches in a row), and from then on this FS uses the async calls,
+   * which never block.
+   */
   private async lstatBatch(host: string, path: string, names: string[]): Promise<DirEntry[]> {
     const prefix = host.endsWith('/') ? host : host + '/';
-    const stats = await Promise.all(
-      names.map((name) =>
-        this.fsp.lstat(prefix + name).then(statsFromNode, (err: unknown) => {
-          // Removed between the listing and the lstat: it is simply no longer there.
-          if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-          throw fromErrno(err, path === '/' ? `/${name}` : `${path}/${name}`);
-        }),
-      ),
-    );
+    const missingIsGone = (name: string) => (err: unknown) => {
+      // Removed between the listing and the lstat: it is simply no longer there.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw fromErrno(err, path === '/' ? `/${name}` : `${path}/${name}`);
+    };
+    let stats: Array<Stats | undefined>;
+    const lstatSync = this.lstatSync;
+    if (lstatSync) {
+      const started = performance.now();
+      stats = names.map((name) => {
+        try {
+          return statsFromNode(lstatSync(prefix + name));
+        } catch (err) {
+          return missingIsGone(name)(err);
+        }
+      });
+      // One slow batch can be the process being descheduled; several in a row are slow storage.
+      this.slowSyncBatches = performance.now() - started > SLOW_SYNC_BATCH_MS ? this.slowSyncBatches + 1 : 0;
+      if (this.slowSyncBatches >= SLOW_SYNC_BATCHES_TO_GIVE_UP) this.lstatSync = undefined;
+    } else {
+      stats = await Promise.all(names.map((name) => this.fsp.lstat(prefix + name).then(statsFromNode, missingIsGone(name))));
+    }
     const entries: DirEntry[] = [];
     names.forEach((name, i) => {
       if (stats[i]) entries.push({ name, stats: stats[i] });

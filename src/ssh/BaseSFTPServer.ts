@@ -165,6 +165,10 @@ export class BaseSFTPServer extends EventEmitter {
 
   private handleClient(client: ssh2.Connection, info: ssh2.ClientInfo): void {
     this.connections.add(client);
+    // SFTP is request/response: with Nagle's algorithm, the last short segment of a
+    // reply waits for the client's delayed ACK (40 ms) before it is sent.
+    // (ssh2's server-side Connection has setNoDelay; @types/ssh2 lists it only for the client.)
+    (client as ssh2.Connection & { setNoDelay(noDelay: boolean): void }).setNoDelay(true);
     const completed: AuthMethod[] = [];
     /** The user the partial successes in `completed` were won for. */
     let completedFor: string | undefined;

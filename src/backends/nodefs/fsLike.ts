@@ -69,6 +69,8 @@ export interface NodePromisesLike {
 /** Any object with Node's `fs.promises` API: node:fs, fs-extra, memfs, unionfs... */
 export interface NodeFSLike {
   promises: NodePromisesLike;
+  /** When present, listings stat their entries with it (see NodeFS's listing notes). */
+  lstatSync?(path: string): NodeStatsLike;
   /** Open-flag values of that fs; node:fs's are used when absent. */
   constants?: Partial<Record<'O_RDONLY' | 'O_WRONLY' | 'O_RDWR' | 'O_CREAT' | 'O_EXCL' | 'O_TRUNC' | 'O_APPEND' | 'COPYFILE_EXCL', number>>;
 }
