@@ -5,7 +5,7 @@ import { createReadStream, mkdirSync, readFileSync, readlinkSync, writeFileSync 
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MemoryFS } from '../../src/backends/memory.js';
-import { SFTPFS, UpstreamConnectionLost, type SFTPFSOptions } from '../../src/backends/sftp/SFTPFS.js';
+import { parseKnownHosts, SFTPFS, UpstreamConnectionLost, verifyHostKey, type SFTPFSOptions } from '../../src/backends/sftp/SFTPFS.js';
 import type { FS } from '../../src/fs/FS.js';
 import { parseOpenFlags } from '../../src/fs/types.js';
 import type { BaseSFTPServerOptions, SessionInfo } from '../../src/ssh/BaseSFTPServer.js';
@@ -144,6 +144,21 @@ describe('SFTPFS host key verification', () => {
     await assert.rejects(SFTPFS.connect(upstreamOptions(upstream.port, { knownHosts: undefined })), /No known_hosts for upstream/);
     const fs = await SFTPFS.connect(upstreamOptions(upstream.port, { knownHosts: undefined, insecureSkipHostKeyCheck: true }));
     await fs.close();
+  });
+
+  it('matches patterns as ssh does: wildcards, [host]:port, a negation vetoing the line, @revoked', () => {
+    const [type, base64] = readFileSync(`${testHostKeyPath()}.pub`, 'utf8').split(' ') as [string, string];
+    const key = Buffer.from(base64, 'base64');
+    const verdict = (text: string, host: string, port: number) => verifyHostKey(parseKnownHosts(text), host, port, key);
+    assert.equal(verdict(`files.example.com,10.0.0.* ${type} ${base64}\n`, '10.0.0.7', 22).trusted, true);
+    assert.equal(verdict(`[*.example.com]:2222 ${type} ${base64}\n`, 'a.example.com', 2222).trusted, true);
+    assert.equal(verdict(`*.example.com ${type} ${base64}\n`, 'a.example.com', 2222).trusted, false);
+    assert.equal(verdict(`*.example.com,!bad.example.com ${type} ${base64}\n`, 'bad.example.com', 22).trusted, false);
+    assert.deepEqual(verdict(`@revoked * ${type} ${base64}\nhost ${type} ${base64}\n`, 'host', 22), {
+      trusted: false,
+      reason: 'revoked',
+      message: `the ${type} host key of host is marked @revoked in known_hosts`,
+    });
   });
 
   it('accepts a hashed entry written by ssh-keygen -H, read from a file', async () => {
