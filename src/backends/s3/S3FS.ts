@@ -87,6 +87,7 @@ export class S3FS extends FS {
   readonly root: string;
   private readonly settings: Settings;
   private readonly knownDirectories = new KnownDirectories();
+  private readonly ownsClient: boolean;
 
   constructor(options: S3FSOptions) {
     super();
@@ -94,6 +95,7 @@ export class S3FS extends FS {
     if (!(partSize >= MIN_PART_SIZE)) throw new InvalidArgument(undefined, { message: `S3 part size must be at least 5 MiB (got ${partSize})` });
     const logger = options.logger ?? silentLogger;
     const client = options.client ?? createS3Client(options);
+    this.ownsClient = options.client === undefined;
     this.bucket = new Bucket(
       client,
       options.bucket,
@@ -120,11 +122,14 @@ export class S3FS extends FS {
    */
   withPrefix(prefix: string): S3FS {
     const view = Object.create(S3FS.prototype) as S3FS;
-    Object.assign(view, this, { root: this.root + normalizePrefix(prefix) });
+    Object.assign(view, this, { root: this.root + normalizePrefix(prefix), ownsClient: false });
     return view;
   }
 
-  override async close(): Promise<void> {}
+  /** Releases the client's sockets, when this S3FS made the client (not a `withPrefix` view, not a given `client`). */
+  override async close(): Promise<void> {
+    if (this.ownsClient) this.bucket.client.destroy();
+  }
 
   async stat(path: string): Promise<Stats> {
     path = normalizePath(path);

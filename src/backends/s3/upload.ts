@@ -114,6 +114,7 @@ export class ObjectUpload {
 
   /** Makes the object end at `size`: shorter cuts the base, longer zero-fills. Only before any write. */
   truncate(size: number): void {
+    if (size === this.logicalSize) return;
     if (this.started) throw new Unsupported(this.target.path, { message: 'Cannot change the size of an S3 object while writing it' });
     if (this.base) this.base.length = Math.min(this.base.length, size);
     this.logicalSize = size;
