@@ -2,9 +2,6 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { LocalFS } from '../backends/local.js';
 import { MemoryFS } from '../backends/memory.js';
-import { openWebDAVBackend } from './webdavBackend.js';
-import { openSftpBackend } from './sftpBackend.js';
-import { openS3Backend } from './s3Backend.js';
 import type { FS } from '../fs/FS.js';
 import type { Logger } from '../logger.js';
 import { UsageError, expandHome } from './serveOptions.js';
@@ -30,6 +27,11 @@ export interface BackendScheme {
   open(spec: string, context: BackendContext): Promise<FS>;
 }
 
+/**
+ * Remote backends are imported when used: their SDKs take about a second to
+ * load, which every `--stdio` session (one process per login under sshd) and
+ * every plain start would otherwise pay.
+ */
 export const backendSchemes: readonly BackendScheme[] = [
   {
     scheme: 'memory',
@@ -44,25 +46,25 @@ export const backendSchemes: readonly BackendScheme[] = [
     scheme: 'webdav+https',
     example: 'webdav+https://host/path',
     description: 'a WebDAV server over HTTPS (--webdav-user/--webdav-pass or --webdav-bearer-token)',
-    open: (spec, context) => openWebDAVBackend(spec, context.flags ?? {}),
+    open: async (spec, context) => (await import('./webdavBackend.js')).openWebDAVBackend(spec, context.flags ?? {}),
   },
   {
     scheme: 'webdav+http',
     example: 'webdav+http://host/path',
     description: 'a WebDAV server over plain HTTP (credentials travel unencrypted)',
-    open: (spec, context) => openWebDAVBackend(spec, context.flags ?? {}),
+    open: async (spec, context) => (await import('./webdavBackend.js')).openWebDAVBackend(spec, context.flags ?? {}),
   },
   {
     scheme: 'sftp',
     example: 'sftp://user@host:port/path',
     description: 'another SFTP server, proxied (--sftp-key-file/--sftp-pass, host key from --sftp-known-hosts-file)',
-    open: (spec, context) => openSftpBackend(spec, context.flags ?? {}, context.logger),
+    open: async (spec, context) => (await import('./sftpBackend.js')).openSftpBackend(spec, context.flags ?? {}, context.logger),
   },
   {
     scheme: 's3',
     example: 's3://bucket/prefix',
     description: 'an S3 bucket (AWS or compatible: --s3-endpoint, --s3-region; keys from --s3-access-key-id or the AWS env)',
-    open: (spec, context) => openS3Backend(spec, context.flags ?? {}, context.logger),
+    open: async (spec, context) => (await import('./s3Backend.js')).openS3Backend(spec, context.flags ?? {}, context.logger),
   },
 ];
 
