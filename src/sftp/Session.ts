@@ -1,6 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { silentLogger, type Logger } from '../logger.js';
+import { handleCloseChannel, newSessionRef, requestChannel, type HandleCloseEvent, type SessionRef } from '../observability/events.js';
+import { publishRequest } from '../observability/requestEvents.js';
 import { builtinExtensions, type Extension, type ExtensionContext } from './extensions.js';
 import { HandleQueue } from './HandleQueue.js';
 import { ReplyBatcher } from './ReplyBatcher.js';
@@ -24,11 +26,20 @@ export interface SessionOptions {
   logger?: Logger;
   /** Extensions on offer, before filtering by what the FS can do. Default: all built in. */
   extensions?: Extension[];
+  /** Who the session serves, as the events on `sftp-expose:*` channels name it (see src/observability/events.ts). */
+  peer?: Omit<SessionRef, 'id'>;
 }
 
-type HandleEntry =
-  | { kind: 'file'; open: OpenFile; queue: HandleQueue }
-  | { kind: 'directory'; dir: OpenDirectory; queue: HandleQueue };
+/** What a handle moved, for its `sftp-expose:handle:close` event (counted always: an addition is cheaper than a check). */
+interface HandleUsage {
+  openedAt: number;
+  bytesRead: number;
+  bytesWritten: number;
+  entries: number;
+}
+
+type HandleEntry = HandleUsage &
+  ({ kind: 'file'; open: OpenFile; queue: HandleQueue } | { kind: 'directory'; dir: OpenDirectory; queue: HandleQueue });
 
 /** A reply: one packet, or a packet in consecutive parts (a DATA header and its data). */
 type Reply = Buffer | Buffer[];
@@ -45,6 +56,8 @@ const HANDLE_BYTES = 4;
  */
 export class Session extends EventEmitter {
   readonly limits: SessionLimits;
+  /** This session in the events it publishes. */
+  readonly ref: SessionRef;
   private readonly logger: Logger;
   private readonly framer: PacketFramer;
   private readonly replies: ReplyBatcher;
@@ -61,10 +74,13 @@ export class Session extends EventEmitter {
   private outputBlocked = false;
   /** The client sent EOF: finish what it asked for, then end the session. */
   private inputEnded = false;
+  /** The server is shutting down: no new handles; the session ends once it has none. */
+  private draining = false;
 
   constructor(private readonly transport: SessionTransport, readonly si: SFTPServerInterface, options: SessionOptions = {}) {
     super();
     this.limits = { ...defaultSessionLimits, ...options.limits };
+    this.ref = newSessionRef(options.peer);
     this.logger = options.logger ?? silentLogger;
     this.framer = new PacketFramer(this.limits.maxPacketLength);
     this.replies = new ReplyBatcher(transport.writable, () => (this.outputBlocked = true));
@@ -121,6 +137,10 @@ export class Session extends EventEmitter {
       this.shutdown('client closed the channel', true);
       return;
     }
+    if (this.draining && this.inFlight === 0 && this.handles.size === 0 && this.opening === 0) {
+      this.shutdown('server shutting down', true);
+      return;
+    }
     const busy = this.backlog.length > 0;
     if (busy && !this.transport.readable.isPaused()) this.transport.readable.pause();
     else if (!busy && this.transport.readable.isPaused()) this.transport.readable.resume();
@@ -145,6 +165,8 @@ export class Session extends EventEmitter {
     }
     this.inFlight++;
     const handler = this.handlers[request.type] as Handler<typeof request.type>;
+    // The one instrumentation point: with no subscriber, a request pays for this check only.
+    const startedAt = requestChannel.hasSubscribers ? performance.now() : -1;
     handler(request as never)
       .catch((error: unknown) => {
         const status = translateErrors(error, this.logger);
@@ -152,6 +174,7 @@ export class Session extends EventEmitter {
       })
       .then((reply: Reply) => {
         this.inFlight--;
+        if (startedAt >= 0) publishRequest(this.ref, request, reply, startedAt, this.handlePath, this.offersExtension);
         if (Array.isArray(reply)) this.send(...reply);
         else this.send(reply);
         this.pump();
@@ -182,6 +205,43 @@ export class Session extends EventEmitter {
     this.logger.debug('sftp session started', { clientVersion });
     const advertised = [...this.extensions.values()].map((ext) => [ext.name, ext.version] as const);
     this.send(msg.encodeVersion(Math.min(clientVersion, SFTP_VERSION), advertised));
+  }
+
+  private readonly handlePath = (handle: Buffer): string | undefined => {
+    const entry = handle.length === HANDLE_BYTES ? this.handles.get(handle.readUInt32BE(0)) : undefined;
+    return entry && (entry.kind === 'file' ? entry.open.path : entry.dir.path);
+  };
+
+  private readonly offersExtension = (name: string): boolean => this.extensions.has(name);
+
+  /** Publishes a handle's `sftp-expose:handle:close` event, if anyone listens. */
+  private publishHandleClose(entry: HandleEntry, status: number, aborted: boolean): void {
+    if (!handleCloseChannel.hasSubscribers) return;
+    const event: HandleCloseEvent = {
+      session: this.ref,
+      kind: entry.kind,
+      path: entry.kind === 'file' ? entry.open.path : entry.dir.path,
+      read: entry.kind === 'file' && entry.open.flags.read,
+      write: entry.kind === 'file' && entry.open.flags.write,
+      bytesRead: entry.bytesRead,
+      bytesWritten: entry.bytesWritten,
+      entries: entry.entries,
+      durationMs: performance.now() - entry.openedAt,
+      status,
+      aborted,
+    };
+    handleCloseChannel.publish(event);
+  }
+
+  /**
+   * Lets the requests in progress and the open handles finish, refusing new
+   * handles, then ends the session (a graceful server shutdown). A session
+   * with nothing open ends at once.
+   */
+  drain(): void {
+    if (this.closed || this.draining) return;
+    this.draining = true;
+    this.pump();
   }
 
   private send(...parts: Buffer[]): void {
@@ -224,6 +284,7 @@ export class Session extends EventEmitter {
    * has ended is released at once (nothing would ever release it).
    */
   private async addHandleWithinLimit(open: () => Promise<HandleEntry>): Promise<Buffer> {
+    if (this.draining) throw new SFTPStatusError(StatusCode.FAILURE, 'Server is shutting down');
     if (this.handles.size + this.opening >= this.limits.maxOpenHandles) {
       throw new SFTPStatusError(StatusCode.FAILURE, `Too many open handles (limit ${this.limits.maxOpenHandles})`);
     }
@@ -244,18 +305,26 @@ export class Session extends EventEmitter {
   /** One handler per request type: the dispatch table. */
   private readonly handlers: { [T in msg.RequestType]: Handler<T> } = {
     [PacketType.OPEN]: async ({ id, path, pflags, attrs }) => {
-      const handle = await this.addHandleWithinLimit(async () => ({ kind: 'file', open: await this.si.open(path, pflags, attrs), queue: new HandleQueue() }));
+      const openedAt = performance.now();
+      const handle = await this.addHandleWithinLimit(async () => ({ kind: 'file', open: await this.si.open(path, pflags, attrs), queue: new HandleQueue(), ...freshUsage(openedAt) }));
       return msg.encodeHandle(id, handle);
     },
     [PacketType.CLOSE]: async ({ id, handle }) => {
       const entry = this.lookupHandle(handle);
       this.handles.delete(handle.readUInt32BE(0));
-      await entry.queue.exclusive(() => (entry.kind === 'file' ? this.si.close(entry.open) : this.si.closedir(entry.dir)));
+      try {
+        await entry.queue.exclusive(() => (entry.kind === 'file' ? this.si.close(entry.open) : this.si.closedir(entry.dir)));
+      } catch (error) {
+        this.publishHandleClose(entry, translateErrors(error).code, false);
+        throw error;
+      }
+      this.publishHandleClose(entry, StatusCode.OK, false);
       return msg.encodeStatus(id, StatusCode.OK);
     },
     [PacketType.READ]: async ({ id, handle, offset, length }) => {
       const entry = this.fileEntry(handle);
       const data = await entry.queue.shared(() => this.si.read(entry.open, offset, Math.min(length, this.limits.maxReadLength)));
+      entry.bytesRead += data.length;
       if (data.length === 0) return msg.encodeStatus(id, StatusCode.EOF);
       return [msg.encodeDataHeader(id, data.length), data];
     },
@@ -265,6 +334,7 @@ export class Session extends EventEmitter {
         throw new SFTPStatusError(StatusCode.FAILURE, `Write of ${data.length} bytes exceeds the limit of ${this.limits.maxWriteLength}`);
       }
       await entry.queue.exclusive(() => this.si.write(entry.open, offset, data));
+      entry.bytesWritten += data.length;
       return msg.encodeStatus(id, StatusCode.OK);
     },
     [PacketType.FSTAT]: async ({ id, handle }) => {
@@ -277,13 +347,15 @@ export class Session extends EventEmitter {
       return msg.encodeStatus(id, StatusCode.OK);
     },
     [PacketType.OPENDIR]: async ({ id, path }) => {
-      const handle = await this.addHandleWithinLimit(async () => ({ kind: 'directory', dir: await this.si.opendir(path), queue: new HandleQueue() }));
+      const openedAt = performance.now();
+      const handle = await this.addHandleWithinLimit(async () => ({ kind: 'directory', dir: await this.si.opendir(path), queue: new HandleQueue(), ...freshUsage(openedAt) }));
       return msg.encodeHandle(id, handle);
     },
     [PacketType.READDIR]: async ({ id, handle }) => {
       const entry = this.directoryEntry(handle);
       const budget = { maxEntries: this.limits.readdirMaxEntries, maxBytes: this.limits.maxPacketLength - 1024 };
       const batch = await entry.queue.exclusive(() => this.si.readdir(entry.dir, budget));
+      entry.entries += batch.length;
       return batch.length === 0 ? msg.encodeStatus(id, StatusCode.EOF) : msg.encodeName(id, batch);
     },
     [PacketType.LSTAT]: async ({ id, path }) => msg.encodeAttrs(id, await this.si.lstat(path)),
@@ -331,11 +403,21 @@ export class Session extends EventEmitter {
     this.handles.clear();
     const released = entries.map((entry) =>
       entry.queue.idle().then(async () => {
-        if (entry.kind === 'directory') return this.si.closedir(entry.dir);
+        if (entry.kind === 'directory') {
+          this.publishHandleClose(entry, StatusCode.CONNECTION_LOST, false);
+          return this.si.closedir(entry.dir);
+        }
         const { file, flags } = entry.open;
-        return flags.write && file.abort ? file.abort() : file.close();
+        const abort = flags.write && file.abort !== undefined;
+        this.publishHandleClose(entry, StatusCode.CONNECTION_LOST, abort);
+        return abort ? file.abort!() : file.close();
       }).catch((error: unknown) => this.logger.warn('error releasing a handle at session end', { error })),
     );
     void Promise.all(released).then(() => this.emit('close', reason));
   }
+}
+
+/** The usage counters of a handle opened at `openedAt`. */
+function freshUsage(openedAt: number): HandleUsage {
+  return { openedAt, bytesRead: 0, bytesWritten: 0, entries: 0 };
 }
