@@ -93,7 +93,7 @@ export class LocalFS extends NodeFS {
   private async resolveInside(host: string, path: string, hops: number): Promise<string> {
     let real: string;
     try {
-      real = await this.fsp.realpath!(host).then(String);
+      real = await this.sys.realpath(host);
     } catch (err) {
       const parentHost = posix.dirname(host);
       if (host === this.root || parentHost === host) throw fromErrno(err, path);
@@ -102,7 +102,7 @@ export class LocalFS extends NodeFS {
       const candidate = posix.join(parent, posix.basename(host));
       let target: string;
       try {
-        target = String(await this.fsp.readlink!(candidate));
+        target = await this.sys.readlink(candidate);
       } catch {
         // Not a link: the operation itself will report what is wrong with it.
         return candidate;

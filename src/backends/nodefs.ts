@@ -14,6 +14,7 @@ import {
 import { basename, dirname, isInside, normalizePath } from '../fs/path.js';
 import type { DirEntry, FileHandle, HashAlgorithm, OpenFlags, SetAttributes, StatVFS, Stats } from '../fs/types.js';
 import type { NodeDirName, NodeFSLike, NodePromisesLike, NodeStatFsLike, NodeStatsLike } from './nodefs/fsLike.js';
+import { Syscalls } from './nodefs/syscalls.js';
 import { NodeFileHandle, S_IFDIR, S_IFLNK, S_IFREG, applyAttributes, errno, kindOf, statsFromNode } from './nodefs/handle.js';
 
 export type { NodeFileHandleLike, NodeFSLike, NodePromisesLike, NodeStatFsLike, NodeStatsLike } from './nodefs/fsLike.js';
@@ -29,9 +30,6 @@ export interface NodeFSOptions {
 
 /** How many entries of a listing are lstat'ed concurrently: enough to overlap I/O, few enough to stay lazy. */
 const LISTDIR_BATCH = 32;
-/** A synchronous lstat batch slower than this means storage that can block: stop using lstatSync. */
-const SLOW_SYNC_BATCH_MS = 5;
-const SLOW_SYNC_BATCHES_TO_GIVE_UP = 3;
 /** Entries Node's `Dir` reads per readdir(3) batch; small values make iteration itself the bottleneck. */
 const DIR_BUFFER = 128;
 /** Chunk size when hashing: large reads keep the syscall count low. */
@@ -65,9 +63,8 @@ export class NodeFS extends FS {
   private realRoot?: Promise<string>;
   /** The real disk: the kernel enforces rename's rules, which in-memory fs-likes skip. */
   private readonly kernelChecked: boolean;
-  /** Synchronous lstat for listings, until a batch shows the storage is slow (then undefined). */
-  private lstatSync?: (path: string) => NodeStatsLike;
-  private slowSyncBatches = 0;
+  /** Every path and descriptor call, synchronous where that is safe (see Syscalls). */
+  protected readonly sys: Syscalls;
 
   constructor(fsLike: NodeFSLike, options: NodeFSOptions = {}) {
     super();
@@ -75,7 +72,7 @@ export class NodeFS extends FS {
     const root = normalizePath(options.root ?? '/');
     this.rootPrefix = root === '/' ? '' : root;
     this.kernelChecked = fsLike.promises === hostPromises;
-    if (typeof fsLike.lstatSync === 'function') this.lstatSync = fsLike.lstatSync.bind(fsLike);
+    this.sys = new Syscalls(fsLike);
     this.flagValues = { ...hostConstants, ...fsLike.constants } as Required<NonNullable<NodeFSLike['constants']>>;
     const fsp = this.fsp;
     if (typeof fsp.statfs === 'function') this.statvfs = (path) => this.statvfsWith(fsp.statfs!.bind(fsp), path);
@@ -124,7 +121,7 @@ export class NodeFS extends FS {
     // O_CREAT|O_EXCL never follows a final symlink (it fails with EEXIST), so neither does its check.
     const host = await this.hostPath(path, !(flags.create && flags.exclusive));
     // As OpenSSH: the mode applies (through the umask) only when the file is created.
-    const handle = await errno(path, this.fsp.open(host, this.openFlags(flags), attrs.permissions ?? 0o666));
+    const handle = await errno(path, this.sys.open(host, this.openFlags(flags), attrs.permissions ?? 0o666));
     try {
       // Opening a directory succeeds in POSIX; refuse it here rather than on every read.
       if (kindOf(await handle.stat()) === S_IFDIR) throw new IsADirectory(path);
@@ -176,11 +173,9 @@ export class NodeFS extends FS {
   /**
    * Stats one batch of listed names. An async lstat costs a threadpool round
    * trip of some 15-20 µs; the syscall itself, on a cached local directory,
-   * 1-3 µs. So where the fs-like has lstatSync, a batch is stat'ed
-   * synchronously (a 32-entry batch blocks the event loop for well under a
-   * millisecond) — unless that proves slow (network or cold storage: several
-   * slow batches in a row), and from then on this FS uses the async calls,
-   * which never block.
+   * 1-3 µs. So while the FS's sync guard allows (see Syscalls), a batch is
+   * stat'ed synchronously (a 32-entry batch blocks the event loop for well
+   * under a millisecond), else with concurrent async calls, which never block.
    */
   private async lstatBatch(host: string, path: string, names: string[]): Promise<DirEntry[]> {
     const prefix = host.endsWith('/') ? host : host + '/';
@@ -190,21 +185,17 @@ export class NodeFS extends FS {
       throw fromErrno(err, path === '/' ? `/${name}` : `${path}/${name}`);
     };
     let stats: Array<Stats | undefined>;
-    const lstatSync = this.lstatSync;
-    if (lstatSync) {
-      const started = performance.now();
+    const lstatNow = this.sys.lstatNowOrUndefined();
+    if (lstatNow) {
       stats = names.map((name) => {
         try {
-          return statsFromNode(lstatSync(prefix + name));
+          return statsFromNode(lstatNow(prefix + name));
         } catch (err) {
           return missingIsGone(name)(err);
         }
       });
-      // One slow batch can be the process being descheduled; several in a row are slow storage.
-      this.slowSyncBatches = performance.now() - started > SLOW_SYNC_BATCH_MS ? this.slowSyncBatches + 1 : 0;
-      if (this.slowSyncBatches >= SLOW_SYNC_BATCHES_TO_GIVE_UP) this.lstatSync = undefined;
     } else {
-      stats = await Promise.all(names.map((name) => this.fsp.lstat(prefix + name).then(statsFromNode, missingIsGone(name))));
+      stats = await Promise.all(names.map((name) => this.sys.lstat(prefix + name).then(statsFromNode, missingIsGone(name))));
     }
     const entries: DirEntry[] = [];
     names.forEach((name, i) => {
@@ -214,45 +205,45 @@ export class NodeFS extends FS {
   }
 
   async stat(path: string): Promise<Stats> {
-    return statsFromNode(await errno(path, this.fsp.stat(await this.hostPath(path, true))));
+    return statsFromNode(await errno(path, this.sys.stat(await this.hostPath(path, true))));
   }
 
   override async lstat(path: string): Promise<Stats> {
-    return statsFromNode(await errno(path, this.fsp.lstat(await this.hostPath(path, false))));
+    return statsFromNode(await errno(path, this.sys.lstat(await this.hostPath(path, false))));
   }
 
   async setstat(path: string, attrs: SetAttributes): Promise<void> {
     const host = await this.hostPath(path, true);
-    const fsp = this.fsp;
+    const sys = this.sys;
     await applyAttributes(path, attrs, {
-      stat: () => fsp.stat(host),
-      truncate: (size) => fsp.truncate(host, size),
-      chmod: (mode) => fsp.chmod(host, mode),
-      chown: (uid, gid) => fsp.chown(host, uid, gid),
-      utimes: (atime, mtime) => fsp.utimes(host, atime, mtime),
+      stat: () => sys.stat(host),
+      truncate: (size) => sys.truncate(host, size),
+      chmod: (mode) => sys.chmod(host, mode),
+      chown: (uid, gid) => sys.chown(host, uid, gid),
+      utimes: (atime, mtime) => sys.utimes(host, atime, mtime),
     });
   }
 
   async mkdir(path: string, attrs: SetAttributes = {}): Promise<void> {
     const host = await this.hostPath(path, false);
-    await errno(path, this.fsp.mkdir(host, attrs.permissions ?? 0o777));
+    await errno(path, this.sys.mkdir(host, attrs.permissions ?? 0o777));
     const { permissions: _mode, size: _size, ...rest } = attrs;
     if (Object.values(rest).some((value) => value !== undefined)) await this.setstat(path, rest);
   }
 
   async rmdir(path: string): Promise<void> {
-    await errno(path, this.fsp.rmdir(await this.hostPath(path, false)));
+    await errno(path, this.sys.rmdir(await this.hostPath(path, false)));
   }
 
   async remove(path: string): Promise<void> {
     const host = await this.hostPath(path, false);
     try {
-      await this.fsp.unlink(host);
+      await this.sys.unlink(host);
     } catch (err) {
       // unlink(2) of a directory is EISDIR on Linux but EPERM on macOS and in memfs.
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EPERM' || code === 'EISDIR') {
-        const stats = await this.fsp.lstat(host).catch(() => undefined);
+        const stats = await this.sys.lstat(host).catch(() => undefined);
         if (stats && kindOf(stats) === S_IFDIR) throw new IsADirectory(path);
       }
       throw fromErrno(err, path);
@@ -262,7 +253,7 @@ export class NodeFS extends FS {
   async posixRename(from: string, to: string): Promise<void> {
     const [hostFrom, hostTo] = await Promise.all([this.hostPath(from, false), this.hostPath(to, false)]);
     if (!this.kernelChecked) return this.emulatedPosixRename(hostFrom, hostTo, from, to);
-    await errno(from, this.fsp.rename(hostFrom, hostTo));
+    await errno(from, this.sys.rename(hostFrom, hostTo));
   }
 
   /**
@@ -299,17 +290,17 @@ export class NodeFS extends FS {
     const fsp = this.fsp;
     if (typeof fsp.link === 'function') {
       const [hostFrom, hostTo] = await Promise.all([this.hostPath(from, false), this.hostPath(to, false)]);
-      const stats = await errno(from, fsp.lstat(hostFrom));
+      const stats = await errno(from, this.sys.lstat(hostFrom));
       if (kindOf(stats) === S_IFREG) {
         try {
-          await fsp.link(hostFrom, hostTo);
+          await this.sys.link(hostFrom, hostTo);
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code;
           if (code === 'EEXIST') throw new AlreadyExists(to, { cause: err });
           if (code === 'ENOENT' || code === 'ENOTDIR') throw fromErrno(err, to);
           return super.rename(from, to);
         }
-        await errno(from, fsp.unlink(hostFrom));
+        await errno(from, this.sys.unlink(hostFrom));
         return;
       }
     }
@@ -321,13 +312,13 @@ export class NodeFS extends FS {
     if (typeof fsp.symlink !== 'function') return super.symlink(target, linkPath);
     // An absolute target names an FS path: stored under the root so that the OS follows it there.
     const stored = target.startsWith('/') && this.rootPrefix !== '' ? this.rootPrefix + (target === '/' ? '' : target) : target;
-    await errno(linkPath, fsp.symlink(stored, await this.hostPath(linkPath, false)));
+    await errno(linkPath, this.sys.symlink(stored, await this.hostPath(linkPath, false)));
   }
 
   override async readlink(path: string): Promise<string> {
     const fsp = this.fsp;
     if (typeof fsp.readlink !== 'function') return super.readlink(path);
-    const stored = String(await errno(path, fsp.readlink(await this.hostPath(path, false))));
+    const stored = await errno(path, this.sys.readlink(await this.hostPath(path, false)));
     const root = this.rootPrefix;
     if (root !== '' && (stored === root || stored.startsWith(root + '/'))) return stored.slice(root.length) || '/';
     return stored;
@@ -341,7 +332,7 @@ export class NodeFS extends FS {
     const fsp = this.fsp;
     if (typeof fsp.realpath !== 'function') return super.realpath(path);
     path = normalizePath(path);
-    const realpath = fsp.realpath.bind(fsp);
+    const realpath = (host: string) => this.sys.realpath(host);
     // The root itself may be reached through a symlink (macOS's /tmp); results are compared with its real path.
     const rootPrefix = this.rootPrefix;
     this.realRoot ??= rootPrefix === '' ? Promise.resolve('/') : realpath(rootPrefix).then(String, () => rootPrefix);
@@ -380,7 +371,7 @@ export class NodeFS extends FS {
   private async copyWith(copyFile: (from: string, to: string, mode?: number) => Promise<void>, from: string, to: string, overwrite: boolean): Promise<void> {
     const [hostFrom, hostTo] = await Promise.all([this.hostPath(from, true), this.hostPath(to, true)]);
     // copyFile of a directory can leave an empty target behind before failing; refuse it first.
-    const stats = await errno(from, this.fsp.stat(hostFrom));
+    const stats = await errno(from, this.sys.stat(hostFrom));
     if (kindOf(stats) === S_IFDIR) throw new IsADirectory(from);
     await errno(to, copyFile(hostFrom, hostTo, overwrite ? 0 : this.flagValues.COPYFILE_EXCL));
   }

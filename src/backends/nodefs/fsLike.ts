@@ -66,11 +66,61 @@ export interface NodePromisesLike {
   statfs?(path: string): Promise<NodeStatFsLike>;
 }
 
+/** Loose on purpose: memfs types its callbacks' arguments as optional. */
+type Callback<T = void> = (error?: NodeJS.ErrnoException | null, result?: T) => void;
+
+/**
+ * The synchronous path functions of Node's `fs` (node:fs, fs-extra and memfs
+ * have them). Each one NodeFS finds is used for metadata calls, guarded (see
+ * SyncGuard); a missing one means the `fs.promises` form.
+ */
+export interface NodePathSyncLike {
+  statSync(path: string): NodeStatsLike;
+  lstatSync(path: string): NodeStatsLike;
+  realpathSync: ((path: string) => string | Buffer) & { native?: (path: string) => string | Buffer };
+  readlinkSync(path: string): string | Buffer;
+  mkdirSync(path: string, mode?: number): unknown;
+  rmdirSync(path: string): void;
+  unlinkSync(path: string): void;
+  renameSync(from: string, to: string): void;
+  symlinkSync(target: string, path: string): void;
+  linkSync(existingPath: string, newPath: string): void;
+  chmodSync(path: string, mode: number): void;
+  chownSync(path: string, uid: number, gid: number): void;
+  utimesSync(path: string, atime: number, mtime: number): void;
+  truncateSync(path: string, length?: number): void;
+}
+
+/**
+ * Node's file-descriptor API, synchronous and callback forms. When the fs-like
+ * has all of it, files are opened as plain descriptors: open, fstat and close
+ * can then be synchronous, which `fs.promises.FileHandle` cannot.
+ */
+export interface NodeFdLike {
+  openSync(path: string, flags: number, mode?: number): number;
+  open(path: string, flags: number, mode: number, callback: Callback<number>): void;
+  closeSync(fd: number): void;
+  close(fd: number, callback: Callback): void;
+  fstatSync(fd: number): NodeStatsLike;
+  fstat(fd: number, callback: Callback<NodeStatsLike>): void;
+  readSync(fd: number, buffer: Buffer, offset: number, length: number, position: number | null): number;
+  read(fd: number, buffer: Buffer, offset: number, length: number, position: number | null, callback: Callback<number>): void;
+  writeSync(fd: number, buffer: Buffer, offset: number, length: number, position: number | null): number;
+  write(fd: number, buffer: Buffer, offset: number, length: number, position: number | null, callback: Callback<number>): void;
+  ftruncateSync(fd: number, length?: number): void;
+  futimesSync(fd: number, atime: number, mtime: number): void;
+  fchmodSync(fd: number, mode: number): void;
+  fchownSync(fd: number, uid: number, gid: number): void;
+  ftruncate(fd: number, length: number, callback: Callback): void;
+  futimes(fd: number, atime: number, mtime: number, callback: Callback): void;
+  fchmod(fd: number, mode: number, callback: Callback): void;
+  fchown(fd: number, uid: number, gid: number, callback: Callback): void;
+  fsync(fd: number, callback: Callback): void;
+}
+
 /** Any object with Node's `fs.promises` API: node:fs, fs-extra, memfs, unionfs... */
-export interface NodeFSLike {
+export interface NodeFSLike extends Partial<NodePathSyncLike>, Partial<NodeFdLike> {
   promises: NodePromisesLike;
-  /** When present, listings stat their entries with it (see NodeFS's listing notes). */
-  lstatSync?(path: string): NodeStatsLike;
   /** Open-flag values of that fs; node:fs's are used when absent. */
   constants?: Partial<Record<'O_RDONLY' | 'O_WRONLY' | 'O_RDWR' | 'O_CREAT' | 'O_EXCL' | 'O_TRUNC' | 'O_APPEND' | 'COPYFILE_EXCL', number>>;
 }
