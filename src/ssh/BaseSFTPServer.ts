@@ -3,6 +3,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import ssh2 from 'ssh2';
 import type { FS } from '../fs/FS.js';
 import { silentLogger, type Logger } from '../logger.js';
+import { authChannel, sessionEndChannel, sessionStartChannel, type AuthEvent } from '../observability/events.js';
 import type { SessionLimits } from '../sftp/limits.js';
 import { Session } from '../sftp/Session.js';
 import { SFTPServerInterface } from '../sftp/SFTPServerInterface.js';
@@ -36,6 +37,17 @@ export interface BaseSFTPServerOptions {
 
 type AuthContext = ssh2.AuthContext;
 
+/** How {@link BaseSFTPServer.close} ends the sessions in progress. */
+export interface CloseOptions {
+  /**
+   * Graceful shutdown: stop accepting, refuse new file handles, end each
+   * session once its open files are closed, and wait up to this long before
+   * ending the rest (their uploads aborted where the backend can abort).
+   * Default 0: end every session at once.
+   */
+  drainMs?: number;
+}
+
 /** What the auth hooks know of the connection being authenticated. */
 export interface AuthAttempt {
   clientAddress: string;
@@ -65,6 +77,8 @@ export class BaseSFTPServer extends EventEmitter {
   private readonly connections = new Set<ssh2.Connection>();
   private readonly sessions = new Set<Session>();
   private listening = false;
+  /** close() has begun: new SFTP sessions are refused. */
+  private closing = false;
 
   constructor(protected readonly options: BaseSFTPServerOptions = {}) {
     super();
@@ -153,14 +167,33 @@ export class BaseSFTPServer extends EventEmitter {
     server.on('connection', (client, info) => this.handleClient(client, info));
   }
 
-  /** Stops accepting, ends every connection, and resolves when their sessions have released their handles. */
-  async close(): Promise<void> {
+  /**
+   * Stops accepting, ends every connection, and resolves when their sessions
+   * have released their handles. With `drainMs`, transfers in progress get
+   * that long to finish first (see {@link CloseOptions}).
+   */
+  async close(options: CloseOptions = {}): Promise<void> {
+    this.closing = true;
+    // sshServer.close() resolves only once every connection has gone, so it is awaited last.
     const stopped = this.listening ? new Promise<void>((resolve) => this.sshServer.close(() => resolve())) : Promise.resolve();
     this.listening = false;
+    if (options.drainMs !== undefined && options.drainMs > 0 && this.sessions.size > 0) await this.drain(options.drainMs);
     const sessionsClosed = [...this.sessions].map((session) => new Promise((resolve) => session.once('close', resolve)));
     for (const session of this.sessions) session.shutdown('server closing', true);
     for (const client of this.connections) client.end();
     await Promise.all([stopped, ...sessionsClosed]);
+  }
+
+  /** Resolves when every session has drained, or after `drainMs`. */
+  private async drain(drainMs: number): Promise<void> {
+    const sessions = [...this.sessions];
+    this.logger.info('draining sessions', { sessions: sessions.length, openHandles: sessions.reduce((sum, s) => sum + s.openHandles, 0), drainMs });
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'deadline'>((resolve) => (timer = setTimeout(() => resolve('deadline'), drainMs)));
+    const drained = Promise.all(sessions.map((session) => new Promise((resolve) => (session.once('close', resolve), session.drain()))));
+    const outcome = await Promise.race([drained, deadline]);
+    clearTimeout(timer);
+    if (outcome === 'deadline') this.logger.warn('drain deadline passed, ending the remaining sessions', { sessions: this.sessions.size });
   }
 
   private handleClient(client: ssh2.Connection, info: ssh2.ClientInfo): void {
@@ -190,7 +223,7 @@ export class BaseSFTPServer extends EventEmitter {
       client.on('session', (accept) => {
         const channelSession = accept();
         channelSession.on('subsystem', (acceptSubsystem, rejectSubsystem, { name }) => {
-          if (name !== 'sftp' || !sessionInfo) return rejectSubsystem();
+          if (name !== 'sftp' || !sessionInfo || this.closing) return rejectSubsystem();
           this.startSession(acceptSubsystem(), sessionInfo);
         });
         channelSession.on('exec', (acceptExec, rejectExec, { command }) => {
@@ -227,6 +260,10 @@ export class BaseSFTPServer extends EventEmitter {
       if (result !== AuthResult.FAILED && !verifySignature(ctx)) result = AuthResult.FAILED;
     } else result = AuthResult.FAILED;
 
+    if (authChannel.hasSubscribers) {
+      const outcome = result === AuthResult.SUCCESSFUL ? 'success' : result === AuthResult.PARTIALLY_SUCCESSFUL ? 'partial' : 'failure';
+      authChannel.publish({ server: this, username, clientAddress: info.ip, clientPort: info.port, method, result: outcome } satisfies AuthEvent);
+    }
     if (result === AuthResult.SUCCESSFUL) {
       completed.push(method);
       onSuccess();
@@ -281,14 +318,18 @@ export class BaseSFTPServer extends EventEmitter {
           session = new Session({ readable: channel, writable: channel, close: () => channel.end() }, si, {
             limits: this.options.limits,
             logger: this.logger,
+            peer: { server: this, username: info.username, clientAddress: info.clientAddress, clientPort: info.clientPort },
           });
         } catch (error) {
           void this.release(fs, info);
           throw error;
         }
         this.sessions.add(session);
-        session.once('close', () => {
+        const startedAt = performance.now();
+        if (sessionStartChannel.hasSubscribers) sessionStartChannel.publish({ session: session.ref, authMethods: info.authMethods });
+        session.once('close', (reason: string) => {
           this.sessions.delete(session);
+          if (sessionEndChannel.hasSubscribers) sessionEndChannel.publish({ session: session.ref, reason, durationMs: performance.now() - startedAt });
           void this.release(fs, info);
         });
         this.emit('session', session, info);
