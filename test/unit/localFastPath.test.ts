@@ -1,0 +1,184 @@
+/**
+ * The synchronous fast path of NodeFS/LocalFS (src/backends/nodefs/syscalls.ts):
+ * metadata calls are made synchronously on a fast fs, and an fs whose
+ * synchronous calls are slow is switched to the asynchronous ones for good.
+ * The fs-likes here are the real node:fs, wrapped only to count which form
+ * of each call was used and, for the slow one, to busy-wait in the
+ * synchronous forms as blocking storage would.
+ */
+import assert from 'node:assert/strict';
+import * as nodeFs from 'node:fs';
+import { readdirSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { LocalFS } from '../../src/backends/local.js';
+import { NodeFS, type NodeFSLike } from '../../src/backends/nodefs.js';
+import { ResourceNotFound, parseOpenFlags } from '../../src/fs/index.js';
+import { makeTempDir } from '../helpers/tempDir.js';
+
+interface CountingFs {
+  fs: NodeFSLike;
+  /** Calls of the synchronous forms (`statSync`, `readSync`...), by name. */
+  sync: Map<string, number>;
+  /** Calls of `fs.promises` functions and callback forms, by name. */
+  async: Map<string, number>;
+}
+
+const busyWait = (ms: number) => {
+  const until = performance.now() + ms;
+  while (performance.now() < until);
+};
+
+/**
+ * node:fs with counters; the synchronous functions named in `slow` (all of
+ * them for `'all'`) busy-wait `delayMs` first.
+ */
+function countingNodeFs(slow: 'none' | 'all' | ReadonlySet<string> = 'none', delayMs = 5): CountingFs {
+  const sync = new Map<string, number>();
+  const async = new Map<string, number>();
+  const bump = (map: Map<string, number>, name: string) => map.set(name, (map.get(name) ?? 0) + 1);
+  const fs: Record<string, unknown> = { constants: nodeFs.constants };
+  for (const [name, value] of Object.entries(nodeFs)) {
+    if (typeof value !== 'function' || name === 'promises') continue;
+    if (name.endsWith('Sync')) {
+      const wrapped = (...args: unknown[]) => {
+        bump(sync, name);
+        if (slow === 'all' || (slow !== 'none' && slow.has(name))) busyWait(delayMs);
+        return (value as (...a: unknown[]) => unknown)(...args);
+      };
+      // realpathSync.native is what NodeFS prefers; it must be counted (and slowed) too.
+      if (name === 'realpathSync') (wrapped as unknown as { native: unknown }).native = wrapped;
+      fs[name] = wrapped;
+    } else {
+      fs[name] = (...args: unknown[]) => {
+        bump(async, name);
+        return (value as (...a: unknown[]) => unknown)(...args);
+      };
+    }
+  }
+  const promises: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(nodeFs.promises)) {
+    if (typeof value !== 'function') continue;
+    promises[name] = (...args: unknown[]) => {
+      bump(async, `promises.${name}`);
+      return (value as (...a: unknown[]) => unknown)(...args);
+    };
+  }
+  fs.promises = promises;
+  return { fs: fs as unknown as NodeFSLike, sync, async };
+}
+
+const total = (map: Map<string, number>, filter: (name: string) => boolean = () => true) =>
+  [...map].filter(([name]) => filter(name)).reduce((sum, [, count]) => sum + count, 0);
+
+describe('NodeFS synchronous fast path', () => {
+  let dir: ReturnType<typeof makeTempDir>;
+  before(() => {
+    dir = makeTempDir();
+  });
+  after(() => dir.remove());
+
+  it('makes metadata calls and small reads synchronously on a fast fs', async () => {
+    const counting = countingNodeFs();
+    const fs = new NodeFS(counting.fs, { root: dir.path });
+    await fs.mkdir('/fast');
+    for (let i = 0; i < 20; i++) await fs.writeFile(`/fast/f${i}`, `content ${i}`);
+    for (let i = 0; i < 20; i++) {
+      // As an SFTP client reads: 32 KiB at a time, until a short read.
+      const handle = await fs.open(`/fast/f${i}`, parseOpenFlags('r'));
+      assert.equal((await handle.read(0, 32 * 1024)).toString(), `content ${i}`);
+      assert.equal((await handle.read(32 * 1024, 32 * 1024)).length, 0);
+      await handle.close();
+    }
+    await fs.stat('/fast/f0');
+    await fs.rename('/fast/f0', '/fast/g0');
+    await fs.remove('/fast/g0');
+    assert.equal((await fs.listdirAll('/fast')).length, 19);
+    // Only the directory listing (opendir and its iteration) is asynchronous.
+    assert.deepEqual([...counting.async.keys()].filter((name) => name !== 'promises.opendir'), []);
+    assert.ok((counting.sync.get('openSync') ?? 0) >= 40);
+    assert.ok((counting.sync.get('readSync') ?? 0) >= 40);
+    assert.ok((counting.sync.get('closeSync') ?? 0) >= 40);
+  });
+
+  it('switches an fs whose synchronous calls are slow to the asynchronous ones, and stays correct', async () => {
+    const counting = countingNodeFs('all');
+    const fs = new NodeFS(counting.fs, { root: dir.path });
+    await fs.mkdir('/slow');
+    for (let i = 0; i < 10; i++) await fs.writeFile(`/slow/f${i}`, `slow ${i}`);
+    const syncBefore = total(counting.sync);
+    // Each guard (metadata, data) gives up after 3 slow calls in a row: far fewer than the calls made.
+    assert.ok(syncBefore <= 6, `${syncBefore} synchronous calls`);
+    for (let i = 0; i < 10; i++) assert.equal((await fs.readFile(`/slow/f${i}`)).toString(), `slow ${i}`);
+    await fs.stat('/slow/f1');
+    await fs.setstat('/slow/f1', { permissions: 0o600 });
+    await fs.rename('/slow/f1', '/slow/g1');
+    await assert.rejects(fs.stat('/slow/f1'), ResourceNotFound);
+    assert.equal((await fs.listdirAll('/slow')).length, 10);
+    // For good: not one more synchronous call, although every later call had a synchronous form.
+    assert.equal(total(counting.sync), syncBefore);
+    assert.ok(total(counting.async) > 40);
+  });
+
+  it('turns off synchronous reads of a slow file without turning off synchronous metadata', async () => {
+    const counting = countingNodeFs(new Set(['readSync']));
+    const fs = new NodeFS(counting.fs, { root: dir.path });
+    await fs.mkdir('/cold');
+    for (let i = 0; i < 10; i++) await fs.writeFile(`/cold/f${i}`, `cold ${i}`);
+    for (let i = 0; i < 10; i++) {
+      const handle = await fs.open(`/cold/f${i}`, parseOpenFlags('r'));
+      assert.equal((await handle.read(0, 32 * 1024)).toString(), `cold ${i}`);
+      await handle.close();
+    }
+    assert.ok((counting.sync.get('readSync') ?? 0) <= 3);
+    assert.ok((counting.async.get('read') ?? 0) > 0, 'reads went asynchronous');
+    // Opens and closes of every file stayed synchronous.
+    assert.equal(counting.async.get('open') ?? 0, 0);
+    assert.equal(counting.async.get('close') ?? 0, 0);
+  });
+
+  it('reads and writes more than 64 KiB at once asynchronously', async () => {
+    const counting = countingNodeFs();
+    const fs = new NodeFS(counting.fs, { root: dir.path });
+    const data = Buffer.alloc(3 * 1024 * 1024, 7);
+    await fs.writeFile('/big', data);
+    assert.ok(Buffer.from(await fs.readFile('/big')).equals(data));
+    assert.ok((counting.async.get('write') ?? 0) >= 1, 'the large write is asynchronous');
+    const handle = await fs.open('/big', parseOpenFlags('r'));
+    assert.equal((await handle.read(0, 256 * 1024)).length, 256 * 1024);
+    await handle.close();
+    assert.ok((counting.async.get('read') ?? 0) >= 1);
+  });
+
+  it('never touches a descriptor again after close (a reused number belongs to another file)', async () => {
+    const fs = new NodeFS(nodeFs, { root: dir.path });
+    await fs.writeFile('/one', 'one');
+    await fs.writeFile('/two', 'two');
+    const first = await fs.open('/one', parseOpenFlags('r'));
+    await first.close();
+    // The kernel hands the freed number to the next open.
+    const second = await fs.open('/two', parseOpenFlags('r'));
+    await assert.rejects(first.close());
+    await assert.rejects(first.read(0, 10));
+    assert.equal((await second.read(0, 10)).toString(), 'two');
+    await second.close();
+  });
+});
+
+describe('LocalFS over the fast path', () => {
+  it('leaves no descriptor open after many opens, failed opens of directories included', async () => {
+    const dir = makeTempDir();
+    try {
+      const fs = new LocalFS({ root: dir.path });
+      await fs.mkdir('/d');
+      const openBefore = readdirSync('/proc/self/fd').length;
+      for (let i = 0; i < 200; i++) {
+        await fs.writeFile(`/d/f${i}`, 'x');
+        await fs.readFile(`/d/f${i}`);
+        await assert.rejects(fs.open('/d', parseOpenFlags('r')));
+      }
+      assert.equal(readdirSync('/proc/self/fd').length, openBefore);
+    } finally {
+      dir.remove();
+    }
+  });
+});
