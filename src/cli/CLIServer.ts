@@ -1,4 +1,5 @@
-import { BaseSFTPServer, type BaseSFTPServerOptions } from '../ssh/BaseSFTPServer.js';
+import type { FS } from '../fs/FS.js';
+import { BaseSFTPServer, type BaseSFTPServerOptions, type SessionInfo } from '../ssh/BaseSFTPServer.js';
 import { AuthResult, isKeyAllowed, safeEqual, type AuthMethod, type PublicKey } from '../ssh/auth.js';
 
 /** Who may log in to the CLI's server; the rules of `rclone serve sftp`. */
@@ -26,9 +27,25 @@ export class NoAuthenticationConfigured extends Error {
  * lets the base class serve `options.fs` to everyone who gets in.
  */
 export class CLIServer extends BaseSFTPServer {
-  constructor(private readonly rules: CLIAuthRules, options: BaseSFTPServerOptions) {
+  /**
+   * @param openSessionFS when given, each session gets an FS of its own from it
+   *   (closed when the session ends) instead of sharing `options.fs`.
+   */
+  constructor(
+    private readonly rules: CLIAuthRules,
+    options: BaseSFTPServerOptions,
+    private readonly openSessionFS?: () => Promise<FS>,
+  ) {
     if (!rules.noAuth && rules.password === undefined && rules.authorizedKeys.length === 0) throw new NoAuthenticationConfigured();
     super(options);
+  }
+
+  override getFS(session: SessionInfo): FS | Promise<FS> {
+    return this.openSessionFS ? this.openSessionFS() : super.getFS(session);
+  }
+
+  override async releaseFS(fs: FS): Promise<void> {
+    if (this.openSessionFS) await fs.close();
   }
 
   /** The methods configured, for the start-up log. */

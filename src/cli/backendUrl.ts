@@ -25,6 +25,11 @@ export interface BackendScheme {
   description: string;
   /** Opens the FS for `spec`, the whole BACKEND argument (scheme included). Throws UsageError for a bad spec. */
   open(spec: string, context: BackendContext): Promise<FS>;
+  /**
+   * Each SFTP session gets an FS of its own (opened at login, closed when it
+   * ends) rather than sharing one: a proxy keeps one upstream connection per session.
+   */
+  connectionPerSession?: boolean;
 }
 
 /**
@@ -58,6 +63,7 @@ export const backendSchemes: readonly BackendScheme[] = [
     scheme: 'sftp',
     example: 'sftp://user@host:port/path',
     description: 'another SFTP server, proxied (--sftp-key-file/--sftp-pass, host key from --sftp-known-hosts-file)',
+    connectionPerSession: true,
     open: async (spec, context) => (await import('./sftpBackend.js')).openSftpBackend(spec, context.flags ?? {}, context.logger),
   },
   {
@@ -89,12 +95,22 @@ const SCHEME_PATTERN = /^([a-z][a-z0-9+.-]*):/i;
 export async function openBackend(spec: string | undefined, context: BackendContext): Promise<FS> {
   if (spec === undefined || spec === '') return backendSchemes[0]!.open('memory:', context);
   const scheme = SCHEME_PATTERN.exec(spec)?.[1]?.toLowerCase();
-  const row = backendSchemes.find((candidate) => candidate.scheme === scheme);
+  const row = schemeRow(spec);
   if (row) return row.open(spec, context);
   if (scheme !== undefined && spec.slice(scheme.length + 1).startsWith('//')) {
     throw new UsageError(`unknown backend "${scheme}:" in ${spec}: known are ${backendSchemes.map((s) => `${s.scheme}:`).join(', ')} and local folders`);
   }
   return openLocalFolder(spec);
+}
+
+function schemeRow(spec: string): BackendScheme | undefined {
+  const scheme = SCHEME_PATTERN.exec(spec)?.[1]?.toLowerCase();
+  return backendSchemes.find((candidate) => candidate.scheme === scheme);
+}
+
+/** Whether BACKEND wants an FS per session (see {@link BackendScheme.connectionPerSession}). */
+export function needsFSPerSession(spec: string | undefined): boolean {
+  return spec !== undefined && schemeRow(spec)?.connectionPerSession === true;
 }
 
 function openLocalFolder(spec: string): FS {

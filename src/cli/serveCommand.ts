@@ -7,7 +7,7 @@ import { serveStdio } from '../sftp/stdio.js';
 import { createStderrLogger, type Logger } from '../logger.js';
 import { fingerprint, parseAuthorizedKeys, type PublicKey } from '../ssh/auth.js';
 import { loadHostKeys } from '../ssh/hostKeys.js';
-import { describeBackends, openBackend } from './backendUrl.js';
+import { describeBackends, needsFSPerSession, openBackend } from './backendUrl.js';
 import { openMountTable } from './mountTable.js';
 import { CLIServer } from './CLIServer.js';
 import { SERVE_USAGE, UsageError, formatListenAddress, parseServeOptions, type ServeOptions } from './serveOptions.js';
@@ -23,14 +23,21 @@ export async function runServe(args: string[]): Promise<number> {
   if (options.stdio) return runStdio(options, logger);
   const authorizedKeys = readAuthorizedKeys(options.authorizedKeysFile, logger);
   const hostKeys = loadHostKeys(options.hostKeyFiles, options.stateDir);
-  const backend = await openServedBackend(options, logger);
-  const fs: FS = options.readOnly ? new ReadOnlyFS(backend) : backend;
+  const openServed = async () => {
+    const backend = await openServedBackend(options, logger);
+    return options.readOnly ? new ReadOnlyFS(backend) : backend;
+  };
+  // Opened now even when sessions get their own: a bad backend stops the start, not each login.
+  const fs: FS = await openServed();
+  const perSession = options.mountsFile === undefined && needsFSPerSession(options.backend);
+  if (perSession) await fs.close(); // it was opened only to check the backend
 
   let server: CLIServer;
   try {
     server = new CLIServer(
       { user: options.user, password: options.password, authorizedKeys, noAuth: options.noAuth },
       { fs, hostKeys, logger },
+      perSession ? openServed : undefined,
     );
   } catch (error) {
     await fs.close();

@@ -242,10 +242,15 @@ describe('sftp-expose serve sftp://', { skip: requireTool('sftp') }, () => {
     await upstream.fs.mkdir('/data');
     const url = `sftp://${TEST_USER}@127.0.0.1:${upstream.port}/data`;
     const proxy = await startServe([url, '--sftp-key-file', clientKey().path, '--sftp-known-hosts-file', knownHosts, '--authorized-keys', join(home.path, 'authorized_keys')], home.path);
+    let upstreamSessions = 0;
+    upstream.server.on('session', () => upstreamSessions++);
     try {
       const run = await runSftpBatch(proxy.port, clientKey().path, ['put hello.txt', 'ls'], { cwd: home.path, user: 'someone' });
       assert.equal(run.code, 0, run.stderr);
       assert.equal((await upstream.fs.readFile('/data/hello.txt')).toString(), 'hello through the proxy');
+      const again = await runSftpBatch(proxy.port, clientKey().path, ['get hello.txt again.txt'], { cwd: home.path, user: 'someone' });
+      assert.equal(again.code, 0, again.stderr);
+      assert.equal(upstreamSessions, 2, 'each proxied session had an upstream session of its own');
     } finally {
       await proxy.stop();
       await upstream.close();
