@@ -1,8 +1,11 @@
 import { EventEmitter } from 'node:events';
-import type { AddressInfo, Socket } from 'node:net';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import ssh2 from 'ssh2';
 import type { FS } from '../fs/FS.js';
 import { silentLogger, type Logger } from '../logger.js';
+import type { BandwidthLimit } from '../server/defence/bandwidth.js';
+import type { ConnectionGuard } from '../server/defence/ConnectionGuard.js';
+import { Defence, type DefenceOptions } from '../server/defence/Defence.js';
 import { authChannel, sessionEndChannel, sessionStartChannel, type AuthEvent } from '../observability/events.js';
 import type { SessionLimits } from '../sftp/limits.js';
 import { Session } from '../sftp/Session.js';
@@ -33,6 +36,13 @@ export interface BaseSFTPServerOptions {
   logger?: Logger;
   /** SSH identification suffix (`SSH-2.0-<ident>`). */
   ident?: string;
+  /**
+   * Bans, connection limits, login/idle timers, bandwidth, PROXY protocol
+   * (see docs/defence.md). Default: bans on, 6 auth tries, 120 s login grace,
+   * no other limit. `false` turns everything off; a Defence instance may be
+   * shared by several servers.
+   */
+  defence?: DefenceOptions | Defence | false;
 }
 
 type AuthContext = ssh2.AuthContext;
@@ -73,7 +83,11 @@ export interface AuthAttempt {
  */
 export class BaseSFTPServer extends EventEmitter {
   readonly sshServer: ssh2.Server;
+  /** The defences in force (bans, limits, bandwidth); its events report what they did. */
+  readonly defence: Defence;
   protected readonly logger: Logger;
+  /** Our own listener, so every socket passes handleConnection (PROXY header, bans, limits) before ssh2. */
+  private readonly tcpServer = createServer((socket) => this.handleConnection(socket));
   private readonly connections = new Set<ssh2.Connection>();
   private readonly sessions = new Set<Session>();
   private listening = false;
@@ -85,6 +99,8 @@ export class BaseSFTPServer extends EventEmitter {
     this.logger = options.logger ?? silentLogger;
     const hostKeys = loadHostKeys(options.hostKeys, options.stateDir);
     this.sshServer = new ssh2.Server({ hostKeys, ident: options.ident ?? 'sftp-expose' });
+    const defence = options.defence;
+    this.defence = defence instanceof Defence ? defence : new Defence(defence === false ? { ban: false, maxAuthTries: 0, loginGraceTimeMs: 0 } : defence, this.logger);
     this.attach(this.sshServer);
   }
 
@@ -110,6 +126,14 @@ export class BaseSFTPServer extends EventEmitter {
   /** Whether this key may log in as this user. The server has verified the signature already. */
   checkAuthPublickey(_username: string, _key: PublicKey, _attempt: AuthAttempt): AuthResult | Promise<AuthResult> {
     return AuthResult.FAILED;
+  }
+
+  /**
+   * This session's own bandwidth limit (on top of the global `--bwlimit`),
+   * shared by all sessions of the same user. Default: none.
+   */
+  getBandwidthLimit(_session: SessionInfo): BandwidthLimit | undefined {
+    return undefined;
   }
 
   /** The filesystem an authenticated user sees. */
@@ -148,18 +172,24 @@ export class BaseSFTPServer extends EventEmitter {
   /** Listens on a TCP port; resolves with the bound address (port 0 picks a free one). */
   listen(port = 2022, host = 'localhost'): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
-      this.sshServer.once('error', reject);
-      this.sshServer.listen(port, host, () => {
-        this.sshServer.off('error', reject);
+      this.tcpServer.once('error', reject);
+      this.tcpServer.listen(port, host, () => {
+        this.tcpServer.off('error', reject);
         this.listening = true;
-        resolve(this.sshServer.address() as AddressInfo);
+        resolve(this.tcpServer.address() as AddressInfo);
       });
     });
   }
 
-  /** Serves one already-accepted socket (embedding in a larger socket server). */
+  /**
+   * Serves one already-accepted socket (embedding in a larger socket server),
+   * once the defences admit it: a PROXY header read (when configured), bans
+   * and connection limits checked against the real client address.
+   */
   handleConnection(socket: Socket): void {
-    this.sshServer.injectSocket(socket);
+    void this.defence.admit(socket).then((guard) => {
+      if (guard) this.sshServer.injectSocket(socket);
+    });
   }
 
   /** Serves the clients of an existing ssh2 Server too (its host keys and config stay its own). */
@@ -174,8 +204,8 @@ export class BaseSFTPServer extends EventEmitter {
    */
   async close(options: CloseOptions = {}): Promise<void> {
     this.closing = true;
-    // sshServer.close() resolves only once every connection has gone, so it is awaited last.
-    const stopped = this.listening ? new Promise<void>((resolve) => this.sshServer.close(() => resolve())) : Promise.resolve();
+    // tcpServer.close() resolves only once every connection has gone, so it is awaited last.
+    const stopped = this.listening ? new Promise<void>((resolve) => this.tcpServer.close(() => resolve())) : Promise.resolve();
     this.listening = false;
     if (options.drainMs !== undefined && options.drainMs > 0 && this.sessions.size > 0) await this.drain(options.drainMs);
     const sessionsClosed = [...this.sessions].map((session) => new Promise((resolve) => session.once('close', resolve)));
@@ -197,6 +227,11 @@ export class BaseSFTPServer extends EventEmitter {
   }
 
   private handleClient(client: ssh2.Connection, info: ssh2.ClientInfo): void {
+    // Connections of an attached ssh2 Server skipped handleConnection: their bans and limits are checked here.
+    const socket = (client as unknown as { _sock?: Socket })._sock;
+    const guard = socket && this.defence.admitAddress(socket);
+    if (socket && !guard) return;
+    guard?.bindEnd(() => client.end());
     this.connections.add(client);
     // SFTP is request/response: with Nagle's algorithm, the last short segment of a
     // reply waits for the client's delayed ACK (40 ms) before it is sent.
@@ -213,7 +248,7 @@ export class BaseSFTPServer extends EventEmitter {
       // SSH lets a client change user between requests; a factor passed for one user must not count for another.
       if (completedFor !== ctx.username) completed.length = 0;
       completedFor = ctx.username;
-      this.authenticate(ctx, info, completed, onSuccess).catch((error: unknown) => {
+      this.authenticate(ctx, info, completed, onSuccess, guard).catch((error: unknown) => {
           this.logger.error('auth hook failed', { error, username: ctx.username });
           ctx.reject();
         });
@@ -224,7 +259,7 @@ export class BaseSFTPServer extends EventEmitter {
         const channelSession = accept();
         channelSession.on('subsystem', (acceptSubsystem, rejectSubsystem, { name }) => {
           if (name !== 'sftp' || !sessionInfo || this.closing) return rejectSubsystem();
-          this.startSession(acceptSubsystem(), sessionInfo);
+          this.startSession(acceptSubsystem(), sessionInfo, guard);
         });
         channelSession.on('exec', (acceptExec, rejectExec, { command }) => {
           if (!sessionInfo) return rejectExec();
@@ -238,8 +273,13 @@ export class BaseSFTPServer extends EventEmitter {
   }
 
   /** Runs one authentication attempt through the hooks; calls onSuccess just before the user is let in. */
-  private async authenticate(ctx: AuthContext, info: ssh2.ClientInfo, completed: AuthMethod[], onSuccess: () => void): Promise<void> {
+  private async authenticate(ctx: AuthContext, info: ssh2.ClientInfo, completed: AuthMethod[], onSuccess: () => void, guard?: ConnectionGuard): Promise<void> {
     const username = ctx.username;
+    if (guard?.refusesLogin) {
+      ctx.reject([]);
+      guard.authFailed(); // banned meanwhile (by another connection's failures): ends this one
+      return;
+    }
     const attempt = (): AuthAttempt => ({ clientAddress: info.ip, clientPort: info.port, completedMethods: [...completed] });
     const allowed = this.getAllowedAuths(username, attempt()).filter((method) => !completed.includes(method));
     const method = ctx.method as AuthMethod;
@@ -267,6 +307,7 @@ export class BaseSFTPServer extends EventEmitter {
     if (result === AuthResult.SUCCESSFUL) {
       completed.push(method);
       onSuccess();
+      guard?.authenticated();
       ctx.accept();
       return;
     }
@@ -277,6 +318,8 @@ export class BaseSFTPServer extends EventEmitter {
     }
     if (method !== 'none') this.logger.info('authentication failed', { username, method, client: info.ip });
     ctx.reject(allowed);
+    // Not counted: `none`, and a key offered without a signature (a client with several keys tries each).
+    if (method !== 'none' && !(ctx.method === 'publickey' && !ctx.signature)) guard?.authFailed();
   }
 
   private startExec(channel: ssh2.ServerChannel, command: string, info: SessionInfo): void {
@@ -307,28 +350,33 @@ export class BaseSFTPServer extends EventEmitter {
     }
   }
 
-  private startSession(channel: ssh2.ServerChannel, info: SessionInfo): void {
+  private startSession(channel: ssh2.ServerChannel, info: SessionInfo, guard?: ConnectionGuard): void {
     // The channel buffers what the client sends until the Session attaches its reader.
     Promise.resolve()
       .then(() => this.getFS(info))
       .then((fs) => {
         let session: Session;
+        const throttled = this.defence.throttle(fs, info.username, this.getBandwidthLimit(info));
         try {
-          const si = this.createServerInterface(fs, info);
+          const si = this.createServerInterface(throttled.fs, info);
           session = new Session({ readable: channel, writable: channel, close: () => channel.end() }, si, {
             limits: this.options.limits,
             logger: this.logger,
             peer: { server: this, username: info.username, clientAddress: info.clientAddress, clientPort: info.clientPort },
           });
         } catch (error) {
+          throttled.release();
           void this.release(fs, info);
           throw error;
         }
+        // After the Session's own reader: a listener added earlier would let data flow before it attached.
+        if (guard) channel.on('data', () => guard.touch());
         this.sessions.add(session);
         const startedAt = performance.now();
         if (sessionStartChannel.hasSubscribers) sessionStartChannel.publish({ session: session.ref, authMethods: info.authMethods });
         session.once('close', (reason: string) => {
           this.sessions.delete(session);
+          throttled.release();
           if (sessionEndChannel.hasSubscribers) sessionEndChannel.publish({ session: session.ref, reason, durationMs: performance.now() - startedAt });
           void this.release(fs, info);
         });
