@@ -69,6 +69,19 @@ export interface AuthAttempt {
   completedMethods: readonly AuthMethod[];
 }
 
+/** One question of a keyboard-interactive exchange. */
+export interface InteractivePrompt {
+  prompt: string;
+  /** Whether the client shows what is typed (false for secrets). */
+  echo: boolean;
+}
+
+/**
+ * Sends keyboard-interactive questions to the client; resolves with its
+ * answers, in order. A hook may call it several times (e.g. ask again).
+ */
+export type InteractivePrompter = (prompts: InteractivePrompt[], text?: { title?: string; instructions?: string }) => Promise<string[]>;
+
 /**
  * An SFTP server on ssh2's SSH transport. Authentication is decided by hooks a
  * subclass overrides; the base class accepts nobody (deny by default).
@@ -125,6 +138,15 @@ export class BaseSFTPServer extends EventEmitter {
 
   /** Whether this key may log in as this user. The server has verified the signature already. */
   checkAuthPublickey(_username: string, _key: PublicKey, _attempt: AuthAttempt): AuthResult | Promise<AuthResult> {
+    return AuthResult.FAILED;
+  }
+
+  /**
+   * keyboard-interactive: ask the client questions through `prompt` (a TOTP
+   * code, a challenge) and decide. Offered only when getAllowedAuths lists
+   * `keyboard-interactive`.
+   */
+  checkAuthInteractive(_username: string, _prompt: InteractivePrompter, _attempt: AuthAttempt): AuthResult | Promise<AuthResult> {
     return AuthResult.FAILED;
   }
 
@@ -298,6 +320,10 @@ export class BaseSFTPServer extends EventEmitter {
         return;
       }
       if (result !== AuthResult.FAILED && !verifySignature(ctx)) result = AuthResult.FAILED;
+    } else if (ctx.method === 'keyboard-interactive') {
+      const prompter: InteractivePrompter = (prompts, text = {}) =>
+        new Promise((resolve) => ctx.prompt(prompts, text.title ?? '', text.instructions ?? '', (answers) => resolve(answers ?? [])));
+      result = await this.checkAuthInteractive(username, prompter, attempt());
     } else result = AuthResult.FAILED;
 
     if (authChannel.hasSubscribers) {
