@@ -52,7 +52,13 @@ export interface ServerConfig {
 
 /** `users.alice.passwordHash: message` lines, one per issue. */
 function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
-  return issues.map((issue) => `  ${issue.path.length > 0 ? issue.path.join('.') : '(top level)'}: ${issue.message}`).join('\n');
+  return issues
+    .map((issue) => {
+      // A bad record key (a mount point, a permission path) carries the key schema's own messages inside.
+      const message = issue.code === 'invalid_key' ? issue.issues.map((inner) => inner.message).join('; ') : issue.message;
+      return `  ${issue.path.length > 0 ? issue.path.join('.') : '(top level)'}: ${message}`;
+    })
+    .join('\n');
 }
 
 /** A BACKEND that is a local folder, made absolute against the config file's folder (schemes pass through). */

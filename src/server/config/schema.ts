@@ -68,17 +68,18 @@ export const userSchema = z.strictObject({
 });
 
 /** A user name SSH can carry and logs can show: no control characters, no slash. */
-const userName = z.string().regex(/^[^\s/\\:\x00-\x1f]{1,64}$/, 'a user name is 1-64 characters without spaces, slashes, colons or control characters');
+const USER_NAME = /^[^\s/\\:\x00-\x1f]{1,64}$/;
 
 export const configSchema = z
   .strictObject({
     /** Allow `password:` in plain text (for tests and throwaway setups only). */
     allowPlaintextPasswords: z.boolean().optional(),
-    users: z.record(userName, userSchema),
+    users: z.record(z.string(), userSchema),
   })
   .superRefine((config, ctx) => {
     for (const [name, user] of Object.entries(config.users)) {
       const at = (key: string) => ['users', name, key];
+      if (!USER_NAME.test(name)) ctx.addIssue({ code: 'custom', path: ['users', name], message: 'a user name is 1-64 characters without spaces, slashes, colons or control characters' });
       if (user.password !== undefined && !config.allowPlaintextPasswords) {
         ctx.addIssue({ code: 'custom', path: at('password'), message: 'plain-text passwords are refused: use passwordHash (make one with `sftp-expose hash-password`), or set allowPlaintextPasswords: true' });
       }
