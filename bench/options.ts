@@ -5,13 +5,14 @@ export const SERVER_NAMES = ['openssh', 'rclone', 'sftp-expose'] as const;
 export type ServerName = (typeof SERVER_NAMES)[number];
 
 /** Workload ids; see bench/workloads.ts for what each one does. */
-export const WORKLOAD_IDS = ['W1', 'W2', 'W3', 'W4', 'W5', 'W6', 'W7', 'W8', 'W9', 'IDLE'] as const;
+/** S3: sftp-expose over S3FS against the AWS SDK on a local S3 server (bench/s3Workload.ts). */
+export const WORKLOAD_IDS = ['W1', 'W2', 'W3', 'W4', 'W5', 'W6', 'W7', 'W8', 'W9', 'IDLE', 'S3'] as const;
 export type WorkloadId = (typeof WORKLOAD_IDS)[number];
 
 /** Everything a bench run is parameterised by. Sizes are bytes. */
 export interface BenchOptions {
   rounds: number;
-  /** W1/W2/W8 file size. */
+  /** W1/W2/W8/S3 file size. */
   size: number;
   /** W3/W4: number of small files and the size of each. */
   files: number;
@@ -39,7 +40,7 @@ const QUICK = { size: '64M', files: '200', fileSize: '4K', entries: '1000', clie
 export const USAGE = `npm run bench -- [flags]
   --quick                small sizes (fits in about a minute)
   --rounds N             rounds per workload; medians are reported (default 3)
-  --size S               W1/W2/W8 file size, e.g. 1G, 256M (default 1G, quick 64M)
+  --size S               W1/W2/W8/S3 file size, e.g. 1G, 256M (default 1G, quick 64M)
   --files N              W3/W4 file count (default 2000, quick 200)
   --file-size S          W3/W4 file size (default 4K)
   --entries N            W5 directory entries (default 10000, quick 1000)
@@ -47,7 +48,7 @@ export const USAGE = `npm run bench -- [flags]
   --client-size S        W6 file per client (default 64M, quick 4M)
   --idle N               IDLE: sessions held open (default 200, quick 50)
   --workers N            sftp-expose worker processes (Node cluster, default 1)
-  --only W1,W3           workloads to run (W1..W9, IDLE; default all)
+  --only W1,W3           workloads to run (W1..W9, IDLE, S3; default all)
   --servers a,b          openssh,rclone,sftp-expose (default all installed)
   --json FILE            also write the results as JSON
   --keep                 keep the temp directory`;

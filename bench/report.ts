@@ -1,5 +1,6 @@
 import type { MachineDescription } from './machine.js';
 import type { BenchOptions, ServerName } from './options.js';
+import type { S3Result } from './s3Report.js';
 import type { MetricId } from './workloads.js';
 
 /** Every value measured: metric → server → one value per round. */
@@ -107,4 +108,6 @@ export interface BenchReport {
   servers: string[];
   notes: string[];
   results: MetricResult[];
+  /** The S3 workload's results, when it ran. */
+  s3?: S3Result;
 }

@@ -11,6 +11,8 @@ import { createDataset } from './dataset.js';
 import { describeMachine } from './machine.js';
 import { parseOptions, USAGE, type BenchOptions, type ServerName } from './options.js';
 import { markdownTable, summarise, type BenchReport, type Samples } from './report.js';
+import { s3MarkdownTable, summariseS3, type S3Result } from './s3Report.js';
+import { runS3Workload } from './s3Workload.js';
 import { opensshMissing, opensshTmpfsTarget, startOpenSSH } from './servers/openssh.js';
 import { rcloneMissing, startRclone, startRcloneTmpfs } from './servers/rclone.js';
 import { startSftpExpose } from './servers/sftpExpose.js';
@@ -132,6 +134,9 @@ async function main(): Promise<number> {
   if (serverNames.length === 0) throw new Error('no server to benchmark');
   // W7 is measured during W6; run W6 once for both.
   const workloads = WORKLOADS.filter((w) => options.only.includes(w.id) && !(w.id === 'W7' && options.only.includes('W6')));
+  // S3 compares sftp-expose with the AWS SDK, not with the other SFTP servers: it needs sftp-expose only.
+  const s3 = options.only.includes('S3') && serverNames.includes('sftp-expose');
+  if (options.only.includes('S3') && !s3) loud('SKIPPING S3: it measures sftp-expose, which --servers leaves out');
 
   const loadAtStart = loadavg()[0]!;
   const base = mkdtempSync(join(tmpdir(), 'sftp-expose-bench-'));
@@ -156,7 +161,7 @@ async function main(): Promise<number> {
     const ids = new Set(workloads.map((w) => w.id));
     progress(`creating the data set in ${env.dataDir} ...`);
     const dataset = createDataset(env.dataDir, options, {
-      big: ids.has('W1') || ids.has('W2') || ids.has('W8') || ids.has('W9'),
+      big: ids.has('W1') || ids.has('W2') || ids.has('W8') || ids.has('W9') || s3,
       tree: ids.has('W3') || ids.has('W4'),
       list: ids.has('W5'),
       concurrent: ids.has('W6') || ids.has('W7') || ids.has('W9'),
@@ -166,10 +171,10 @@ async function main(): Promise<number> {
 
     // Upload directories exist before the servers start: rclone caches listings, and would not see one made behind its back.
     for (const name of serverNames) mkdirSync(join(dataDir, `up-${name}`));
-    const main = await startMainServers(serverNames, env, options, toStop);
+    const main = workloads.length > 0 ? await startMainServers(serverNames, env, options, toStop) : [];
     // One untimed login each, so that no server's first measured run pays for warming up.
     for (const server of main) await runSftp(server, env.clientKeyPath, ['ls']);
-    progress(`servers: ${main.map((s) => `${s.name} on port ${s.port} (pid ${s.pid})`).join(', ')}`);
+    if (main.length > 0) progress(`servers: ${main.map((s) => `${s.name} on port ${s.port} (pid ${s.pid})`).join(', ')}`);
 
     const samples: Samples = {};
     for (const workload of workloads) {
@@ -192,6 +197,12 @@ async function main(): Promise<number> {
       }
     }
 
+    let s3Result: S3Result | undefined;
+    if (s3) {
+      progress(`\nS3: put and get one ${options.size / 1024 ** 2} MiB file through sftp-expose over S3FS, and directly with the AWS SDK, on a local s3rver`);
+      s3Result = summariseS3(await runS3Workload(ctx, progress));
+    }
+
     const results = summarise(samples);
     const report: BenchReport = {
       date: new Date().toISOString(),
@@ -205,10 +216,13 @@ async function main(): Promise<number> {
         'ratios: other server median / sftp-expose median; > 1 means sftp-expose is faster (or uses less memory)',
         // Other work on the machine skews a run; the 1-minute load average says how quiet it was (quiet: below the CPU count).
         `load average (1 min) at start ${loadAtStart.toFixed(2)}, at end ${loadavg()[0]!.toFixed(2)}, on ${describeMachine().cpus} CPUs`,
+        ...(s3Result ? ['S3: direct times are the SDK transfer alone (8 MiB parts, 4 in flight, as S3FS); sftp times include a whole sftp session, whose cost without a transfer is its own row'] : []),
       ],
       results,
+      s3: s3Result,
     };
-    const table = markdownTable(results, options);
+    const tables = [results.length > 0 ? markdownTable(results, options) : '', s3Result ? s3MarkdownTable(s3Result) : ''];
+    const table = tables.filter(Boolean).join('\n\n');
     process.stdout.write(`\n${table}\n\n`);
     process.stdout.write(`${report.notes.map((n) => `- ${n}`).join('\n')}\n`);
     process.stdout.write(`- machine: ${JSON.stringify(report.machine)}\n`);

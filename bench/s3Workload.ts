@@ -1,0 +1,154 @@
+/**
+ * The S3 workload (issue 5): the big file put and got through sftp-expose
+ * over S3FS, against the AWS SDK doing the same transfers directly, on the
+ * same local S3 server (s3rver) in the same run, interleaved round by round.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Writable, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { DeleteObjectCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { LAYOUT } from './dataset.js';
+import { samplePeakMemory, treeMemory } from './procfs.js';
+import type { S3Samples } from './s3Report.js';
+import { startS3BenchServers } from './s3Servers.js';
+import type { BenchServer } from './servers/types.js';
+import { runSftp } from './sftpClient.js';
+import { IntegrityError, type BenchContext } from './workloads.js';
+
+const MiB = 1024 * 1024;
+/** The direct upload uses S3FS's defaults (8 MiB parts, 4 in flight), so both sides move the same parts. */
+const DIRECT_PART_SIZE = 8 * MiB;
+const DIRECT_QUEUE_SIZE = 4;
+
+function seconds(since: bigint): number {
+  return Number(process.hrtime.bigint() - since) / 1e9;
+}
+
+/** A sink that drops what it is given, as `get ... /dev/null` does on the sftp side. */
+function nowhere(): Writable {
+  return new Writable({
+    highWaterMark: MiB,
+    write(_chunk, _encoding, callback) {
+      callback();
+    },
+  });
+}
+
+/** The kernel's record of the highest RSS the process ever had (VmHWM), in bytes: sampling cannot miss it. */
+function highWaterMark(pid: number): number {
+  const match = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) * 1024 : 0;
+}
+
+async function directPut(client: S3Client, bucket: string, key: string, path: string): Promise<number> {
+  const started = process.hrtime.bigint();
+  const upload = new Upload({
+    client,
+    params: { Bucket: bucket, Key: key, Body: createReadStream(path, { highWaterMark: MiB }) },
+    partSize: DIRECT_PART_SIZE,
+    queueSize: DIRECT_QUEUE_SIZE,
+  });
+  await upload.done();
+  return seconds(started);
+}
+
+async function directGet(client: S3Client, bucket: string, key: string): Promise<number> {
+  const started = process.hrtime.bigint();
+  const { Body } = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  await pipeline(Body as Readable, nowhere());
+  return seconds(started);
+}
+
+/** sha256 of an object as the S3 server returns it: what a reader of the bucket would get. */
+async function objectSha256(client: S3Client, bucket: string, key: string): Promise<string> {
+  const hash = createHash('sha256');
+  const { Body } = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  await pipeline(
+    Body as Readable,
+    new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        hash.update(chunk);
+        callback();
+      },
+    }),
+  );
+  return hash.digest('hex');
+}
+
+/** One sftp batch timed, with the server's peak RSS sampled every 50 ms meanwhile. */
+async function sftpWithPeak(ctx: BenchContext, server: BenchServer, commands: string[]): Promise<{ seconds: number; peakRss: number }> {
+  const sampler = samplePeakMemory(server.pid, 50);
+  try {
+    const run = await runSftp(server, ctx.env.clientKeyPath, commands);
+    return { seconds: run.seconds, peakRss: sampler.stop().rss };
+  } finally {
+    sampler.stop();
+  }
+}
+
+/**
+ * Runs the S3 workload `ctx.options.rounds` times. In each round both sides
+ * put the big file (alternating which goes first), both objects are checked
+ * by sha256 through the SDK (untimed), then both sides get the object
+ * sftp-expose stored (alternating again), to /dev/null and to a discarding
+ * stream. The local S3 server and sftp-expose are started for this workload
+ * and stopped after it.
+ */
+export async function runS3Workload(ctx: BenchContext, progress: (message: string) => void): Promise<S3Samples> {
+  const servers = await startS3BenchServers(ctx.env);
+  const { s3, sftpExpose } = servers;
+  const { client, bucket } = s3;
+  const big = join(ctx.env.dataDir, LAYOUT.big);
+  const samples: S3Samples = { size: ctx.options.size, sftpPut: [], directPut: [], sftpGet: [], directGet: [], sftpSession: [], idleRss: 0, putRss: [], getRss: [], highWaterMark: 0 };
+  try {
+    // Untimed: the first login pays for loading code on both sides.
+    await runSftp(sftpExpose, ctx.env.clientKeyPath, ['ls']);
+    samples.idleRss = treeMemory(sftpExpose.pid).rss;
+    progress(`S3: s3rver at ${s3.endpoint}, sftp-expose over S3FS on port ${sftpExpose.port} (pid ${sftpExpose.pid})`);
+    for (let round = 0; round < ctx.options.rounds; round++) {
+      const ours = `sftp-r${round}.bin`;
+      const direct = `direct-r${round}.bin`;
+      const putOurs = async () => {
+        const { seconds, peakRss } = await sftpWithPeak(ctx, sftpExpose, [`put ${big} ${ours}`]);
+        samples.sftpPut.push(seconds);
+        samples.putRss.push(peakRss);
+      };
+      const putDirect = async () => void samples.directPut.push(await directPut(client, bucket, direct, big));
+      for (const put of round % 2 === 0 ? [putOurs, putDirect] : [putDirect, putOurs]) {
+        await put();
+        // s3rver stores on disk: one side's writeback must not land in the other's measurement.
+        spawnSync('sync');
+      }
+      for (const key of [ours, direct]) {
+        const actual = await objectSha256(client, bucket, key);
+        if (actual !== ctx.dataset.bigSha256) throw new IntegrityError(`S3: object ${key} has sha256 ${actual}, sent ${ctx.dataset.bigSha256}`);
+      }
+      await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: direct }));
+
+      const getOurs = async () => {
+        const { seconds, peakRss } = await sftpWithPeak(ctx, sftpExpose, [`get ${ours} /dev/null`]);
+        samples.sftpGet.push(seconds);
+        samples.getRss.push(peakRss);
+      };
+      const getDirect = async () => void samples.directGet.push(await directGet(client, bucket, ours));
+      for (const get of round % 2 === 0 ? [getOurs, getDirect] : [getDirect, getOurs]) await get();
+      // What an sftp run costs besides the transfer (connect, kex, auth, exit), to read the put/get times against.
+      samples.sftpSession.push((await runSftp(sftpExpose, ctx.env.clientKeyPath, ['pwd'])).seconds);
+      await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: ours }));
+      const last = (values: number[]) => values[values.length - 1]!.toFixed(2);
+      progress(
+        `S3 round ${round + 1}/${ctx.options.rounds}: put sftp-expose ${last(samples.sftpPut)} s, direct ${last(samples.directPut)} s; ` +
+          `get sftp-expose ${last(samples.sftpGet)} s, direct ${last(samples.directGet)} s; ` +
+          `peak RSS put ${(samples.putRss[round]! / MiB).toFixed(1)} MiB, get ${(samples.getRss[round]! / MiB).toFixed(1)} MiB`,
+      );
+    }
+    samples.highWaterMark = highWaterMark(sftpExpose.pid);
+    return samples;
+  } finally {
+    await servers.stop();
+  }
+}
