@@ -78,9 +78,12 @@ export interface RunningCLI {
   stop(signal?: NodeJS.Signals): Promise<Exited>;
 }
 
-/** Starts `sftp-expose serve ...args` on a free port and waits until it listens. */
+/**
+ * Starts `sftp-expose serve ...args` on a free port and waits until it listens.
+ * Logs are plain text lines (tests match them), unless args pick another --log-format.
+ */
 export function startServe(args: string[], home: string): Promise<RunningCLI> {
-  return waitUntilListening(spawnCLI(['serve', '--addr', '127.0.0.1:0', ...args], home));
+  return waitUntilListening(spawnCLI(['serve', '--addr', '127.0.0.1:0', '--log-format', 'text', ...args], home));
 }
 
 /**
