@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { NoAuthenticationConfigured } from './CLIServer.js';
+import { runHashPassword } from './hashPassword.js';
 import { runServe } from './serveCommand.js';
 import { UsageError } from './serveOptions.js';
 
@@ -15,13 +16,14 @@ interface Command {
 
 const commands: Record<string, Command> = {
   serve: { summary: 'Serve a backend (memory or a local folder) over SFTP', run: runServe },
+  'hash-password': { summary: 'Print a password hash for a config file (reads the password)', run: runHashPassword },
 };
 
 const USAGE = `Usage: sftp-expose <command> [arguments]
 
 Commands:
 ${Object.entries(commands)
-  .map(([name, command]) => `  ${name.padEnd(8)} ${command.summary}`)
+  .map(([name, command]) => `  ${name.padEnd(14)} ${command.summary}`)
   .join('\n')}
 
 Run 'sftp-expose <command> --help' for a command's flags; --version prints the version.`;
