@@ -1,19 +1,17 @@
+import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import ssh2 from 'ssh2';
 import type { FS } from '../fs/FS.js';
 import { ReadOnlyFS } from '../fs/wrappers/readonly.js';
 import { LocalFS } from '../backends/local.js';
 import { serveStdio } from '../sftp/stdio.js';
-import type { Logger } from '../logger.js';
-import { AccessLog } from '../observability/accessLog.js';
-import { createLogger } from '../observability/pinoLogger.js';
-import { startServerObservability } from '../observability/serverObservability.js';
+import { serveWithWorkers, withWorkerPid } from '../cluster/serveWithWorkers.js';
+import { createStderrLogger, type Logger } from '../logger.js';
 import { fingerprint, parseAuthorizedKeys, type PublicKey } from '../ssh/auth.js';
 import { loadHostKeys } from '../ssh/hostKeys.js';
 import { describeBackends, needsFSPerSession, openBackend } from './backendUrl.js';
 import { openMountTable } from './mountTable.js';
 import { CLIServer } from './CLIServer.js';
-import { serveUntilSignal } from './signals.js';
 import { SERVE_USAGE, UsageError, formatListenAddress, parseServeOptions, type ServeOptions } from './serveOptions.js';
 
 /** Runs `sftp-expose serve ...` until SIGINT/SIGTERM; resolves with the exit code. */
@@ -23,10 +21,19 @@ export async function runServe(args: string[]): Promise<number> {
     process.stdout.write(`${SERVE_USAGE}\n\n${describeBackends()}\n`);
     return 0;
   }
-  const logger = createLogger({ level: options.logLevel, format: options.logFormat });
+  const logger = createStderrLogger(options.logLevel);
   if (options.stdio) return runStdio(options, logger);
-  const authorizedKeys = readAuthorizedKeys(options.authorizedKeysFile, logger);
+  if (options.workers > 1) return runWorkers(options, logger);
   const hostKeys = loadHostKeys(options.hostKeyFiles, options.stateDir);
+  const { server, fs, address } = await listenTcp(options, logger, hostKeys);
+  logStartup(logger, options, server, hostKeys, address);
+  await stopOnSignal(server, fs, logger);
+  return 0;
+}
+
+/** Opens the backend and listens on TCP: the whole server, or one worker of a cluster. */
+async function listenTcp(options: ServeOptions, logger: Logger, hostKeys: Buffer[]): Promise<{ server: CLIServer; fs: FS; address: string }> {
+  const authorizedKeys = readAuthorizedKeys(options.authorizedKeysFile, logger);
   const openServed = async () => {
     const backend = await openServedBackend(options, logger);
     return options.readOnly ? new ReadOnlyFS(backend) : backend;
@@ -58,9 +65,39 @@ export async function runServe(args: string[]): Promise<number> {
     const reason = (error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'address already in use' : (error as Error).message;
     throw new Error(`cannot listen on ${formatListenAddress(host, port)}: ${reason}`);
   }
-  logStartup(logger, options, server, hostKeys, formatListenAddress(bound.address, bound.port));
-  await stopOnSignal(server, fs, logger, options);
-  return 0;
+  return { server, fs, address: formatListenAddress(bound.address, bound.port) };
+}
+
+/**
+ * `--workers N`: this process becomes a cluster primary and N workers each run
+ * {@link listenTcp} on the shared socket (see serveWithWorkers). Host keys are
+ * loaded, or generated, once here and handed to the workers, so every session
+ * sees the same server identity. The primary checks the auth rules and logs
+ * the start-up lines; workers log sessions with their pid.
+ */
+async function runWorkers(options: ServeOptions, logger: Logger): Promise<number> {
+  if (!cluster.isPrimary) {
+    const workerLogger = withWorkerPid(logger);
+    return serveWithWorkers<string[]>(async (keys) => {
+      const { server, fs } = await listenTcp(options, workerLogger, keys.map((key) => Buffer.from(key, 'base64')));
+      return { close: () => server.close().then(() => fs.close()) };
+    }, { workers: options.workers, shared: [] });
+  }
+  const hostKeys = loadHostKeys(options.hostKeyFiles, options.stateDir);
+  // Built only to check the rules (NoAuthenticationConfigured) and name the methods; it never listens.
+  const rules = new CLIServer({ user: options.user, password: options.password, authorizedKeys: readAuthorizedKeys(options.authorizedKeysFile, logger), noAuth: options.noAuth }, { hostKeys });
+  return serveWithWorkers<string[]>(() => Promise.reject(new Error('unreachable in the primary')), {
+    workers: options.workers,
+    shared: hostKeys.map((key) => key.toString('base64')),
+    logger,
+    onListening: ({ address, port }) => {
+      logger.info(`${options.workers} worker processes`);
+      logStartup(logger, options, rules, hostKeys, formatListenAddress(address, port));
+    },
+  }).then((code) => {
+    logger.info('stopped');
+    return code;
+  });
 }
 
 /**
@@ -72,11 +109,9 @@ async function runStdio(options: ServeOptions, logger: Logger): Promise<number> 
   const backend = await openServedBackend(options, logger);
   const fs: FS = options.readOnly ? new ReadOnlyFS(backend) : backend;
   const home = backend instanceof LocalFS ? backend.pathOfHost(process.cwd()) : undefined;
-  const accessLog = options.accessLog ? new AccessLog(logger) : undefined;
   try {
     await serveStdio(fs, { home, logger });
   } finally {
-    accessLog?.close();
     await fs.close();
   }
   return 0;
@@ -122,25 +157,26 @@ function logStartup(logger: Logger, options: ServeOptions, server: CLIServer, ho
   logger.info(`listening on ${address}`);
 }
 
-/**
- * Runs the access log and metrics until a SIGINT/SIGTERM has stopped the
- * server gracefully (see serveUntilSignal); SIGHUP reloads what can be reloaded.
- */
-async function stopOnSignal(server: CLIServer, fs: FS, logger: Logger, options: ServeOptions): Promise<void> {
-  let observability;
-  try {
-    observability = await startServerObservability(server, logger, { accessLog: options.accessLog, metricsAddress: options.metricsAddress });
-  } catch (error) {
-    await server.close();
-    await fs.close();
-    throw error;
-  }
-  const { close } = observability;
-  await serveUntilSignal(server, logger, {
-    shutdownTimeoutMs: options.shutdownTimeoutMs,
-    afterClose: async () => {
-      await close();
-      await fs.close();
-    },
+/** Resolves once a SIGINT/SIGTERM has stopped the server; a second signal exits at once. */
+function stopOnSignal(server: CLIServer, fs: FS, logger: Logger): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        logger.warn(`${signal} again: exiting without waiting for sessions`);
+        process.exit(1);
+      }
+      stopping = true;
+      logger.info(`${signal}: closing connections`);
+      server
+        .close()
+        .then(() => fs.close())
+        .then(() => {
+          logger.info('stopped');
+          resolve();
+        }, reject);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
   });
 }

@@ -3,7 +3,6 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { LogLevel } from '../logger.js';
-import { LOG_FORMATS, defaultLogFormat, type LogFormat } from '../observability/pinoLogger.js';
 
 /** A bad command line: reported as one line plus a usage hint, exit code 2. */
 export class UsageError extends Error {
@@ -34,19 +33,13 @@ export interface ServeOptions {
   noAuth: boolean;
   readOnly: boolean;
   logLevel: LogLevel;
-  /** `--log-format`; default pretty on a terminal, JSON otherwise. */
-  logFormat: LogFormat;
-  /** One log line per transfer and change (on unless `--no-access-log`). */
-  accessLog: boolean;
-  /** `--metrics-addr`: where to serve Prometheus metrics at /metrics. */
-  metricsAddress?: ListenAddress;
-  /** `--shutdown-timeout`: how long SIGTERM lets transfers in progress finish. */
-  shutdownTimeoutMs: number;
   stateDir?: string;
   /** Speak SFTP on stdin/stdout (as an OpenSSH subsystem or `sftp -D`) instead of listening. */
   stdio: boolean;
   /** A mount table file (`--mounts`) to serve instead of one BACKEND. */
   mountsFile?: string;
+  /** Server processes (`--workers`): above 1, a cluster sharing the listening socket. */
+  workers: number;
   /** Every flag as parsed, for backends to read their own (`webdav-user`...). */
   backendFlags: Readonly<Record<string, string | boolean | string[] | undefined>>;
 }
@@ -65,13 +58,10 @@ const serveFlags = {
   'read-only': { type: 'boolean' },
   verbose: { type: 'boolean', short: 'v' },
   'log-level': { type: 'string' },
-  'log-format': { type: 'string' },
-  'no-access-log': { type: 'boolean' },
-  'metrics-addr': { type: 'string' },
-  'shutdown-timeout': { type: 'string' },
   'state-dir': { type: 'string' },
   stdio: { type: 'boolean' },
   mounts: { type: 'string' },
+  workers: { type: 'string' },
   'webdav-user': { type: 'string' },
   'webdav-pass': { type: 'string' },
   'webdav-bearer-token': { type: 'string' },
@@ -110,14 +100,11 @@ Flags:
       --read-only                Refuse every change to the filesystem
   -v, --verbose                  Debug logs (same as --log-level debug)
       --log-level string         debug, info, warn, error or silent (default "info")
-      --log-format string        json, text or pretty (default: pretty when stderr is a terminal, else json)
-      --no-access-log            No access log (default: one info line per transfer, listing and change)
-      --metrics-addr string      Serve Prometheus metrics at http://IPaddress:Port/metrics (default: off)
-      --shutdown-timeout duration  How long SIGTERM/SIGINT let transfers in progress finish before
-                                 sessions are ended, e.g. 30s, 2m, 0 (default "30s"); SIGHUP reloads
       --state-dir string         Where generated host keys are cached (default "~/.cache/sftp-expose")
       --stdio                    Speak SFTP on stdin/stdout: for OpenSSH's "Subsystem sftp", a
                                  command= in authorized_keys, or "sftp -D" (no SSH, no auth flags)
+      --workers n                Server processes sharing the port, sessions spread over them,
+                                 to use several cores (default 1; not with --stdio or memory:)
       --mounts string            Serve a mount table: a JSON file mapping mount points to BACKENDs
                                  (see docs/composing-filesystems.md); no BACKEND argument then
       --webdav-user string       WebDAV user name (or SFTP_EXPOSE_WEBDAV_USER)
@@ -156,24 +143,12 @@ export function expandHome(path: string): string {
  * Parses `host:port`, `:port` (every interface) or `[v6]:port`. Port 0 asks
  * the OS for a free port.
  */
-export function parseListenAddress(text: string, flag = '--addr'): ListenAddress {
+export function parseListenAddress(text: string): ListenAddress {
   const match = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d+)$/.exec(text);
-  if (!match) throw new UsageError(`invalid ${flag} "${text}": expected host:port, :port or [ipv6]:port`);
+  if (!match) throw new UsageError(`invalid --addr "${text}": expected host:port, :port or [ipv6]:port`);
   const port = Number(match[3]);
-  if (!Number.isInteger(port) || port > 65535) throw new UsageError(`invalid ${flag} "${text}": port must be 0-65535`);
+  if (!Number.isInteger(port) || port > 65535) throw new UsageError(`invalid --addr "${text}": port must be 0-65535`);
   return { host: match[1] ?? match[2] ?? '', port };
-}
-
-const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** A duration as rclone writes them (`30s`, `1m30s`, `500ms`, `0`); a bare number is seconds. */
-export function parseDuration(text: string, flag: string): number {
-  if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
-  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
-  if (parts.length === 0 || parts.map((part) => part[0]).join('') !== text) {
-    throw new UsageError(`invalid ${flag} "${text}": expected a duration such as 30s, 2m, 1m30s or 500ms`);
-  }
-  return parts.reduce((total, part) => total + Number(part[1]) * durationUnits[part[2]!]!, 0);
 }
 
 /** Formats an address for logs, bracketing IPv6 as `--addr` accepts it. */
@@ -205,9 +180,6 @@ export function parseServeOptions(args: string[]): ServeOptions | 'help' {
     logLevel = values['log-level'] as LogLevel;
   }
 
-  const logFormat = values['log-format'] ?? defaultLogFormat();
-  if (!LOG_FORMATS.includes(logFormat as LogFormat)) throw new UsageError(`invalid --log-format "${logFormat}": expected one of ${LOG_FORMATS.join(', ')}`);
-
   if (values.pass !== undefined && values.user === undefined) throw new UsageError('--pass needs --user');
   if (values.user === '') throw new UsageError('--user must not be empty');
   if (values.pass === '') throw new UsageError('--pass must not be empty');
@@ -217,6 +189,8 @@ export function parseServeOptions(args: string[]): ServeOptions | 'help' {
 
   if (values.mounts !== undefined && positionals.length > 0) throw new UsageError(`--mounts serves a mount table: drop the BACKEND argument (${positionals[0]})`);
   if (values.mounts !== undefined && !existsSync(expandHome(values.mounts))) throw new UsageError(`mount table file not found: ${values.mounts}`);
+
+  const workers = parseWorkers(values.workers, values.stdio ?? false, values.mounts === undefined ? positionals[0] : 'mount table');
 
   return {
     backend: positionals[0],
@@ -228,15 +202,25 @@ export function parseServeOptions(args: string[]): ServeOptions | 'help' {
     noAuth: values['no-auth'] ?? false,
     readOnly: values['read-only'] ?? false,
     logLevel,
-    logFormat: logFormat as LogFormat,
-    accessLog: !(values['no-access-log'] ?? false),
-    metricsAddress: values['metrics-addr'] !== undefined ? parseListenAddress(values['metrics-addr'], '--metrics-addr') : undefined,
-    shutdownTimeoutMs: values['shutdown-timeout'] !== undefined ? parseDuration(values['shutdown-timeout'], '--shutdown-timeout') : 30_000,
     stateDir: values['state-dir'] !== undefined ? expandHome(values['state-dir']) : undefined,
     stdio: values.stdio ?? false,
     mountsFile: values.mounts !== undefined ? expandHome(values.mounts) : undefined,
+    workers,
     backendFlags: values,
   };
+}
+
+/** `--workers`: a count, refused where workers cannot share what they serve. */
+function parseWorkers(text: string | undefined, stdio: boolean, backend: string | undefined): number {
+  if (text === undefined) return 1;
+  const workers = Number(text);
+  if (!/^\d+$/.test(text) || workers < 1 || workers > 256) throw new UsageError(`invalid --workers "${text}": expected a number from 1 to 256`);
+  if (workers === 1) return 1;
+  if (stdio) throw new UsageError('--workers needs a TCP listener: --stdio serves one session on stdin/stdout');
+  if (backend === undefined || backend === 'memory:') {
+    throw new UsageError('--workers with memory: would give each worker its own in-memory filesystem (a file uploaded in one session would be missing in the next); serve a folder or another shared backend');
+  }
+  return workers;
 }
 
 /** The default file is optional (as sshd's); a file named explicitly must exist. */

@@ -1,0 +1,185 @@
+import cluster, { type Worker } from 'node:cluster';
+import { silentLogger, type Logger } from '../logger.js';
+
+/** What a worker runs: something listening that can be closed gracefully. */
+export interface WorkerServer {
+  close(): Promise<void>;
+}
+
+export interface ServeWithWorkersOptions<Shared> {
+  /** Worker processes to run (at least 1). */
+  workers: number;
+  /**
+   * Data the primary computes once and every worker receives (host keys, so
+   * that a key generated on first start is the same in all workers). Sent over
+   * the IPC channel, so it must survive JSON: strings, numbers, plain objects.
+   */
+  shared: Shared;
+  /** Crashed workers replaced within any `restartWindowMs`, at most; one more stops everything. Default 5. */
+  maxRestarts?: number;
+  /** Default 60 s. */
+  restartWindowMs?: number;
+  /** How long workers get to close their sessions after a signal before they are killed. Default 10 s. */
+  stopTimeoutMs?: number;
+  /** Called in the primary once every worker listens, with the port they share. */
+  onListening?(address: { address: string; port: number }): void;
+  logger?: Logger;
+}
+
+interface SharedMessage<Shared> {
+  sftpExposeShared: Shared;
+}
+
+/**
+ * Runs a server on several cores with Node's cluster module: the calling
+ * process becomes the primary and forks `workers` copies of itself (same
+ * script, same arguments); each worker calls `startWorker(shared)`, which
+ * listens as a single-process server would. The primary holds the listening
+ * socket and hands accepted connections to the workers in turn (cluster's
+ * round-robin), so SSH sessions spread over the workers; each session then
+ * lives in one worker.
+ *
+ * The same function is called in the primary and in each worker; it resolves
+ * with the process's exit code once everything has stopped:
+ * - SIGTERM/SIGINT to the primary are forwarded to the workers as SIGTERM;
+ *   each closes its server (ending its sessions) and exits; workers still
+ *   running after `stopTimeoutMs` are killed. A second signal kills at once.
+ * - A worker that crashes after it started listening is replaced, at most
+ *   `maxRestarts` times per `restartWindowMs`; one that fails before it
+ *   listened (bad backend, port taken) stops the whole cluster with code 1,
+ *   since a replacement would fail the same way.
+ * - A worker whose primary disappears exits too.
+ */
+export function serveWithWorkers<Shared>(startWorker: (shared: Shared) => Promise<WorkerServer>, options: ServeWithWorkersOptions<Shared>): Promise<number> {
+  return cluster.isPrimary ? runPrimary(options) : runWorker(startWorker);
+}
+
+function runPrimary<Shared>(options: ServeWithWorkersOptions<Shared>): Promise<number> {
+  const logger = options.logger ?? silentLogger;
+  const maxRestarts = options.maxRestarts ?? 5;
+  const restartWindowMs = options.restartWindowMs ?? 60_000;
+  const stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
+  const listening = new Set<Worker>();
+  const restarts: number[] = [];
+  let announced = false;
+  let stopping = false;
+  let exitCode = 0;
+
+  return new Promise<number>((resolve) => {
+    const fork = () => {
+      const worker = cluster.fork();
+      // Sent when the worker asks: a message that arrives before the worker listens for it is dropped.
+      worker.on('message', (message: { sftpExposeWantsShared?: boolean }) => {
+        if (message?.sftpExposeWantsShared) worker.send({ sftpExposeShared: options.shared } satisfies SharedMessage<Shared>);
+      });
+      return worker;
+    };
+    const living = () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
+    const finishIfDone = () => {
+      if (stopping && living().length === 0) {
+        clearTimeout(killTimer);
+        process.off('SIGTERM', onSignal);
+        process.off('SIGINT', onSignal);
+        cluster.off('listening', onListening);
+        cluster.off('exit', onExit);
+        resolve(exitCode);
+      }
+    };
+    let killTimer: NodeJS.Timeout | undefined;
+    const stop = (code: number) => {
+      if (stopping) return;
+      stopping = true;
+      exitCode = code;
+      // process.kill rather than worker.kill: the latter disconnects first, and a worker's graceful close needs no IPC.
+      for (const worker of living()) worker.process.kill('SIGTERM');
+      killTimer = setTimeout(() => {
+        logger.warn(`workers still running after ${stopTimeoutMs} ms: killing them`);
+        for (const worker of living()) worker.process.kill('SIGKILL');
+      }, stopTimeoutMs);
+      killTimer.unref();
+      finishIfDone();
+    };
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        logger.warn(`${signal} again: killing the workers`);
+        for (const worker of living()) worker.process.kill('SIGKILL');
+        exitCode = 1;
+        return;
+      }
+      logger.info(`${signal}: stopping ${living().length} worker(s)`);
+      stop(0);
+    };
+    const onListening = (worker: Worker, address: { address: string | null; port: number }) => {
+      listening.add(worker);
+      if (announced) logger.info(`worker ${worker.process.pid} listening`);
+      if (!announced && listening.size === options.workers) {
+        announced = true;
+        // null when listening on every interface.
+        options.onListening?.({ address: address.address ?? '', port: address.port });
+      }
+    };
+    const onExit = (worker: Worker, code: number | null, signal: string | null) => {
+      const started = listening.delete(worker);
+      if (stopping) return finishIfDone();
+      const how = signal ?? `code ${code}`;
+      if (!started) {
+        logger.error(`worker ${worker.process.pid} exited (${how}) before it listened: stopping`);
+        return stop(1);
+      }
+      const now = Date.now();
+      while (restarts.length > 0 && restarts[0]! <= now - restartWindowMs) restarts.shift();
+      if (restarts.length >= maxRestarts) {
+        logger.error(`worker ${worker.process.pid} exited (${how}); ${restarts.length} restarts within ${restartWindowMs} ms already: stopping`);
+        return stop(1);
+      }
+      restarts.push(now);
+      const replacement = fork();
+      logger.warn(`worker ${worker.process.pid} exited (${how}): replaced by worker ${replacement.process.pid}`);
+    };
+    cluster.on('listening', onListening);
+    cluster.on('exit', onExit);
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    for (let i = 0; i < options.workers; i++) fork();
+  });
+}
+
+function runWorker<Shared>(startWorker: (shared: Shared) => Promise<WorkerServer>): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    let server: WorkerServer | undefined;
+    let stopping = false;
+    const stop = () => {
+      if (stopping) return;
+      stopping = true;
+      // A terminal's Ctrl-C reaches the workers directly as well as through the primary: one close is enough.
+      if (!server) return resolve(0);
+      server.close().then(() => resolve(0), reject);
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    // The primary killed without a chance to stop us: no orphans keep the port's sessions.
+    process.once('disconnect', stop);
+    const onMessage = (message: SharedMessage<Shared>) => {
+      if (!message || !('sftpExposeShared' in message)) return;
+      process.off('message', onMessage);
+      if (stopping) return;
+      startWorker(message.sftpExposeShared).then((started) => {
+        server = started;
+        if (stopping) started.close().then(() => resolve(0), reject);
+      }, reject);
+    };
+    process.on('message', onMessage);
+    process.send!({ sftpExposeWantsShared: true });
+  });
+}
+
+/** A logger whose lines say which worker wrote them, so sessions can be traced to a process. */
+export function withWorkerPid(logger: Logger): Logger {
+  const tag = `[worker ${process.pid}] `;
+  return {
+    debug: (message, details) => logger.debug(tag + message, details),
+    info: (message, details) => logger.info(tag + message, details),
+    warn: (message, details) => logger.warn(tag + message, details),
+    error: (message, details) => logger.error(tag + message, details),
+  };
+}

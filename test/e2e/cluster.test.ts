@@ -1,0 +1,152 @@
+/**
+ * `sftp-expose serve --workers N`: the built CLI as a Node cluster. Sessions
+ * are traced to worker processes by the `[worker PID] user logged in` lines
+ * each worker logs, and the pids are checked against /proc (alive, children
+ * of the same primary, gone after SIGTERM).
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { connectSSH2, makeClientKey, makeTempDir, requireTool, runCLI, runOpenSSHSftp, startServe, type RunningCLI, type SSH2Connection } from '../cli/cliProcess.js';
+import { waitFor } from '../helpers/waitFor.js';
+
+/** Pids of the workers that logged a login, in order of the lines. */
+function loginPids(stderr: string): number[] {
+  return [...stderr.matchAll(/\[worker (\d+)\] user logged in/g)].map((match) => Number(match[1]));
+}
+
+/** The parent pid of a live process (field 4 of /proc/PID/stat, after the parenthesised name). */
+function parentOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('serve --workers', () => {
+  let home: Awaited<ReturnType<typeof makeTempDir>>;
+  let data: string;
+  let identity: string;
+  const privateKey = () => readFileSync(identity);
+
+  before(async () => {
+    home = await makeTempDir('sftp-expose-cluster-');
+    data = join(home.path, 'data');
+    await mkdir(data);
+    identity = makeClientKey(home.path);
+  });
+  after(() => home.cleanup());
+
+  const serve = (workers = 2) => startServe([data, '--workers', String(workers), '--authorized-keys', `${identity}.pub`], home.path);
+
+  it('spreads sessions over the workers, which share the host key and the folder, and SIGTERM stops them all', async () => {
+    const server = await serve();
+    const connections: SSH2Connection[] = [];
+    try {
+      assert.match(server.stderr(), /2 worker processes/);
+      // Held open together, so each new one is handed to the worker whose turn it is.
+      for (let i = 0; i < 6; i++) connections.push(await connectSSH2({ port: server.port, username: 'u', privateKey: privateKey() }));
+      await waitFor(() => loginPids(server.stderr()).length === 6, 'six logins logged');
+      const pids = new Set(loginPids(server.stderr()));
+      assert.equal(pids.size, 2, `sessions served by ${[...pids].join(', ')}`);
+      const [first, second] = [...pids];
+      assert.ok(isAlive(first!) && isAlive(second!));
+      assert.equal(parentOf(first!), parentOf(second!), 'both workers are children of the one primary');
+      assert.notEqual(parentOf(first!), process.pid);
+
+      // One identity: every session saw the same host key.
+      for (const connection of connections) assert.ok(connection.hostKey.equals(connections[0]!.hostKey));
+
+      // One folder: what a session on one worker writes, a session on the other reads.
+      const sftps = await Promise.all(connections.map((connection) => connection.sftp()));
+      await new Promise<void>((resolve, reject) => sftps[0]!.writeFile('/from-0', 'written through session 0', (e) => (e ? reject(e) : resolve())));
+      const readBack = await new Promise<Buffer>((resolve, reject) => sftps[1]!.readFile('/from-0', (e, d) => (e ? reject(e) : resolve(d))));
+      assert.equal(readBack.toString(), 'written through session 0');
+
+      // SIGTERM with sessions still open: the primary and both workers exit.
+      const exited = await server.stop('SIGTERM');
+      assert.equal(exited.code, 0, exited.stderr);
+      assert.ok(!isAlive(first!) && !isAlive(second!), 'no worker outlives the primary');
+    } finally {
+      for (const connection of connections) connection.end();
+      await server.stop('SIGKILL').catch(() => {});
+    }
+  });
+
+  it('serves OpenSSH sftp transfers through either worker', async (t) => {
+    if (!requireTool(t, 'sftp')) return;
+    const server = await serve();
+    try {
+      const local = join(home.path, 'upload.bin');
+      const content = Buffer.alloc(300_000).map((_, i) => (i * 7) % 251);
+      await writeFile(local, content);
+      for (let i = 0; i < 4; i++) {
+        const result = await runOpenSSHSftp({ port: server.port, user: 'u', identity, commands: [`put ${local} /up${i}.bin`, `get /up${i}.bin ${local}.${i}`] });
+        assert.equal(result.code, 0, result.stderr);
+        assert.ok((await readFile(`${local}.${i}`)).equals(content));
+      }
+      assert.equal(new Set(loginPids(server.stderr())).size, 2);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('replaces a worker that crashes, and keeps serving', async () => {
+    const server: RunningCLI = await serve();
+    try {
+      const connection = await connectSSH2({ port: server.port, username: 'u', privateKey: privateKey() });
+      connection.end();
+      await waitFor(() => loginPids(server.stderr()).length === 1, 'a login logged');
+      const victim = loginPids(server.stderr())[0]!;
+      process.kill(victim, 'SIGKILL');
+      const replaced = new RegExp(`worker ${victim} exited \\(SIGKILL\\): replaced by worker (\\d+)`);
+      await waitFor(() => replaced.test(server.stderr()), 'the replacement to be logged', 20_000);
+      const replacement = replaced.exec(server.stderr())![1];
+      await waitFor(() => server.stderr().includes(`worker ${replacement} listening`), 'the replacement to listen', 20_000);
+      // Enough new logins that both live workers get one; none can land on the dead one.
+      for (let i = 0; i < 4; i++) (await connectSSH2({ port: server.port, username: 'u', privateKey: privateKey() })).end();
+      await waitFor(() => loginPids(server.stderr()).length === 5, 'four more logins logged');
+      const later = new Set(loginPids(server.stderr()).slice(1));
+      assert.equal(later.size, 2);
+      assert.ok(!later.has(victim));
+    } finally {
+      const exited = await server.stop();
+      assert.equal(exited.code, 0, exited.stderr);
+    }
+  });
+
+  it('refuses --workers with --stdio, with memory:, and when it is not a count', async () => {
+    const stdio = await runCLI(['serve', data, '--stdio', '--workers', '2'], home.path);
+    assert.equal(stdio.code, 2);
+    assert.match(stdio.stderr, /--workers needs a TCP listener/);
+    for (const args of [['--workers', '2'], ['memory:', '--workers', '2']]) {
+      const memory = await runCLI(['serve', ...args, '--no-auth'], home.path);
+      assert.equal(memory.code, 2);
+      assert.match(memory.stderr, /each worker its own in-memory filesystem/);
+    }
+    const zero = await runCLI(['serve', data, '--workers', '0', '--no-auth'], home.path);
+    assert.equal(zero.code, 2);
+    assert.match(zero.stderr, /invalid --workers "0"/);
+  });
+
+  it('stops the cluster when workers cannot start (port taken)', async () => {
+    const first = await serve(1);
+    try {
+      const second = await runCLI(['serve', data, '--workers', '2', '--addr', `127.0.0.1:${first.port}`, '--authorized-keys', `${identity}.pub`], home.path);
+      assert.equal(second.code, 1);
+      assert.match(second.stderr, /address already in use/);
+      assert.match(second.stderr, /before it listened: stopping/);
+    } finally {
+      await first.stop();
+    }
+  });
+});
