@@ -6,12 +6,16 @@ import { ReadOnlyFS } from '../fs/wrappers/readonly.js';
 import { LocalFS } from '../backends/local.js';
 import { serveStdio } from '../sftp/stdio.js';
 import { serveWithWorkers, withWorkerPid } from '../cluster/serveWithWorkers.js';
-import { createStderrLogger, type Logger } from '../logger.js';
+import type { Logger } from '../logger.js';
+import { AccessLog } from '../observability/accessLog.js';
+import { createLogger } from '../observability/pinoLogger.js';
+import { startServerObservability } from '../observability/serverObservability.js';
 import { fingerprint, parseAuthorizedKeys, type PublicKey } from '../ssh/auth.js';
 import { loadHostKeys } from '../ssh/hostKeys.js';
 import { describeBackends, needsFSPerSession, openBackend } from './backendUrl.js';
 import { openMountTable } from './mountTable.js';
 import { CLIServer } from './CLIServer.js';
+import { serveUntilSignal } from './signals.js';
 import { SERVE_USAGE, UsageError, formatListenAddress, parseServeOptions, type ServeOptions } from './serveOptions.js';
 
 /** Runs `sftp-expose serve ...` until SIGINT/SIGTERM; resolves with the exit code. */
@@ -21,13 +25,13 @@ export async function runServe(args: string[]): Promise<number> {
     process.stdout.write(`${SERVE_USAGE}\n\n${describeBackends()}\n`);
     return 0;
   }
-  const logger = createStderrLogger(options.logLevel);
+  const logger = createLogger({ level: options.logLevel, format: options.logFormat });
   if (options.stdio) return runStdio(options, logger);
   if (options.workers > 1) return runWorkers(options, logger);
   const hostKeys = loadHostKeys(options.hostKeyFiles, options.stateDir);
   const { server, fs, address } = await listenTcp(options, logger, hostKeys);
   logStartup(logger, options, server, hostKeys, address);
-  await stopOnSignal(server, fs, logger);
+  await stopOnSignal(server, fs, logger, options);
   return 0;
 }
 
@@ -109,9 +113,11 @@ async function runStdio(options: ServeOptions, logger: Logger): Promise<number> 
   const backend = await openServedBackend(options, logger);
   const fs: FS = options.readOnly ? new ReadOnlyFS(backend) : backend;
   const home = backend instanceof LocalFS ? backend.pathOfHost(process.cwd()) : undefined;
+  const accessLog = options.accessLog ? new AccessLog(logger) : undefined;
   try {
     await serveStdio(fs, { home, logger });
   } finally {
+    accessLog?.close();
     await fs.close();
   }
   return 0;
@@ -157,26 +163,25 @@ function logStartup(logger: Logger, options: ServeOptions, server: CLIServer, ho
   logger.info(`listening on ${address}`);
 }
 
-/** Resolves once a SIGINT/SIGTERM has stopped the server; a second signal exits at once. */
-function stopOnSignal(server: CLIServer, fs: FS, logger: Logger): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let stopping = false;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        logger.warn(`${signal} again: exiting without waiting for sessions`);
-        process.exit(1);
-      }
-      stopping = true;
-      logger.info(`${signal}: closing connections`);
-      server
-        .close()
-        .then(() => fs.close())
-        .then(() => {
-          logger.info('stopped');
-          resolve();
-        }, reject);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+/**
+ * Runs the access log and metrics until a SIGINT/SIGTERM has stopped the
+ * server gracefully (see serveUntilSignal); SIGHUP reloads what can be reloaded.
+ */
+async function stopOnSignal(server: CLIServer, fs: FS, logger: Logger, options: ServeOptions): Promise<void> {
+  let observability;
+  try {
+    observability = await startServerObservability(server, logger, { accessLog: options.accessLog, metricsAddress: options.metricsAddress });
+  } catch (error) {
+    await server.close();
+    await fs.close();
+    throw error;
+  }
+  const { close } = observability;
+  await serveUntilSignal(server, logger, {
+    shutdownTimeoutMs: options.shutdownTimeoutMs,
+    afterClose: async () => {
+      await close();
+      await fs.close();
+    },
   });
 }

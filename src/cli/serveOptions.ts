@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { LogLevel } from '../logger.js';
+import { LOG_FORMATS, defaultLogFormat, type LogFormat } from '../observability/pinoLogger.js';
 
 /** A bad command line: reported as one line plus a usage hint, exit code 2. */
 export class UsageError extends Error {
@@ -33,6 +34,14 @@ export interface ServeOptions {
   noAuth: boolean;
   readOnly: boolean;
   logLevel: LogLevel;
+  /** `--log-format`; default pretty on a terminal, JSON otherwise. */
+  logFormat: LogFormat;
+  /** One log line per transfer and change (on unless `--no-access-log`). */
+  accessLog: boolean;
+  /** `--metrics-addr`: where to serve Prometheus metrics at /metrics. */
+  metricsAddress?: ListenAddress;
+  /** `--shutdown-timeout`: how long SIGTERM lets transfers in progress finish. */
+  shutdownTimeoutMs: number;
   stateDir?: string;
   /** Speak SFTP on stdin/stdout (as an OpenSSH subsystem or `sftp -D`) instead of listening. */
   stdio: boolean;
@@ -58,6 +67,10 @@ const serveFlags = {
   'read-only': { type: 'boolean' },
   verbose: { type: 'boolean', short: 'v' },
   'log-level': { type: 'string' },
+  'log-format': { type: 'string' },
+  'no-access-log': { type: 'boolean' },
+  'metrics-addr': { type: 'string' },
+  'shutdown-timeout': { type: 'string' },
   'state-dir': { type: 'string' },
   stdio: { type: 'boolean' },
   mounts: { type: 'string' },
@@ -100,6 +113,11 @@ Flags:
       --read-only                Refuse every change to the filesystem
   -v, --verbose                  Debug logs (same as --log-level debug)
       --log-level string         debug, info, warn, error or silent (default "info")
+      --log-format string        json, text or pretty (default: pretty when stderr is a terminal, else json)
+      --no-access-log            No access log (default: one info line per transfer, listing and change)
+      --metrics-addr string      Serve Prometheus metrics at http://IPaddress:Port/metrics (default: off)
+      --shutdown-timeout duration  How long SIGTERM/SIGINT let transfers in progress finish before
+                                 sessions are ended, e.g. 30s, 2m, 0 (default "30s"); SIGHUP reloads
       --state-dir string         Where generated host keys are cached (default "~/.cache/sftp-expose")
       --stdio                    Speak SFTP on stdin/stdout: for OpenSSH's "Subsystem sftp", a
                                  command= in authorized_keys, or "sftp -D" (no SSH, no auth flags)
@@ -143,12 +161,24 @@ export function expandHome(path: string): string {
  * Parses `host:port`, `:port` (every interface) or `[v6]:port`. Port 0 asks
  * the OS for a free port.
  */
-export function parseListenAddress(text: string): ListenAddress {
+export function parseListenAddress(text: string, flag = '--addr'): ListenAddress {
   const match = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d+)$/.exec(text);
-  if (!match) throw new UsageError(`invalid --addr "${text}": expected host:port, :port or [ipv6]:port`);
+  if (!match) throw new UsageError(`invalid ${flag} "${text}": expected host:port, :port or [ipv6]:port`);
   const port = Number(match[3]);
-  if (!Number.isInteger(port) || port > 65535) throw new UsageError(`invalid --addr "${text}": port must be 0-65535`);
+  if (!Number.isInteger(port) || port > 65535) throw new UsageError(`invalid ${flag} "${text}": port must be 0-65535`);
   return { host: match[1] ?? match[2] ?? '', port };
+}
+
+const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** A duration as rclone writes them (`30s`, `1m30s`, `500ms`, `0`); a bare number is seconds. */
+export function parseDuration(text: string, flag: string): number {
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
+  if (parts.length === 0 || parts.map((part) => part[0]).join('') !== text) {
+    throw new UsageError(`invalid ${flag} "${text}": expected a duration such as 30s, 2m, 1m30s or 500ms`);
+  }
+  return parts.reduce((total, part) => total + Number(part[1]) * durationUnits[part[2]!]!, 0);
 }
 
 /** Formats an address for logs, bracketing IPv6 as `--addr` accepts it. */
@@ -180,6 +210,9 @@ export function parseServeOptions(args: string[]): ServeOptions | 'help' {
     logLevel = values['log-level'] as LogLevel;
   }
 
+  const logFormat = values['log-format'] ?? defaultLogFormat();
+  if (!LOG_FORMATS.includes(logFormat as LogFormat)) throw new UsageError(`invalid --log-format "${logFormat}": expected one of ${LOG_FORMATS.join(', ')}`);
+
   if (values.pass !== undefined && values.user === undefined) throw new UsageError('--pass needs --user');
   if (values.user === '') throw new UsageError('--user must not be empty');
   if (values.pass === '') throw new UsageError('--pass must not be empty');
@@ -202,6 +235,10 @@ export function parseServeOptions(args: string[]): ServeOptions | 'help' {
     noAuth: values['no-auth'] ?? false,
     readOnly: values['read-only'] ?? false,
     logLevel,
+    logFormat: logFormat as LogFormat,
+    accessLog: !(values['no-access-log'] ?? false),
+    metricsAddress: values['metrics-addr'] !== undefined ? parseListenAddress(values['metrics-addr'], '--metrics-addr') : undefined,
+    shutdownTimeoutMs: values['shutdown-timeout'] !== undefined ? parseDuration(values['shutdown-timeout'], '--shutdown-timeout') : 30_000,
     stateDir: values['state-dir'] !== undefined ? expandHome(values['state-dir']) : undefined,
     stdio: values.stdio ?? false,
     mountsFile: values.mounts !== undefined ? expandHome(values.mounts) : undefined,
