@@ -13,19 +13,10 @@ import {
 } from '../../fs/errors.js';
 import { joinPath, normalizePath, splitPath } from '../../fs/path.js';
 import type { Stats } from '../../fs/types.js';
+import { StatusCode } from '../../sftp/protocol/constants.js';
 
-/** SFTP v3 status codes (draft-ietf-secsh-filexfer-02, 7), as ssh2 puts them in `err.code`. */
-export const SFTPStatus = {
-  OK: 0,
-  EOF: 1,
-  NO_SUCH_FILE: 2,
-  PERMISSION_DENIED: 3,
-  FAILURE: 4,
-  BAD_MESSAGE: 5,
-  NO_CONNECTION: 6,
-  CONNECTION_LOST: 7,
-  OP_UNSUPPORTED: 8,
-} as const;
+/** SFTP v3 status codes, as ssh2 puts them in `err.code` (the same numbers our own server sends). */
+export const SFTPStatus = StatusCode;
 
 /** The upstream went away (or never came): every operation on it fails with this. */
 export class UpstreamConnectionLost extends StorageError {}
