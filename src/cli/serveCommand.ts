@@ -15,6 +15,7 @@ import { loadHostKeys } from '../ssh/hostKeys.js';
 import { describeBackends, needsFSPerSession, openBackend } from './backendUrl.js';
 import { openMountTable } from './mountTable.js';
 import { CLIServer } from './CLIServer.js';
+import { runMultiUser } from './multiUserCommand.js';
 import { serveUntilSignal } from './signals.js';
 import { SERVE_USAGE, UsageError, formatListenAddress, parseServeOptions, type ServeOptions } from './serveOptions.js';
 
@@ -27,6 +28,7 @@ export async function runServe(args: string[]): Promise<number> {
   }
   const logger = createLogger({ level: options.logLevel, format: options.logFormat });
   if (options.stdio) return runStdio(options, logger);
+  if (options.configFile !== undefined || options.authProxy !== undefined) return runMultiUser(options, logger);
   if (options.workers > 1) return runWorkers(options, logger);
   const hostKeys = loadHostKeys(options.hostKeyFiles, options.stateDir);
   const { server, fs, address } = await listenTcp(options, logger, hostKeys);

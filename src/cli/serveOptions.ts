@@ -49,6 +49,10 @@ export interface ServeOptions {
   mountsFile?: string;
   /** Server processes (`--workers`): above 1, a cluster sharing the listening socket. */
   workers: number;
+  /** Users, keys and homes from this file (`--config`, see docs/configuration.md). */
+  configFile?: string;
+  /** A program that authenticates users and picks their backend (`--auth-proxy`, rclone's protocol). */
+  authProxy?: string;
   /** Every flag as parsed, for backends to read their own (`webdav-user`...). */
   backendFlags: Readonly<Record<string, string | boolean | string[] | undefined>>;
 }
@@ -75,6 +79,8 @@ const serveFlags = {
   stdio: { type: 'boolean' },
   mounts: { type: 'string' },
   workers: { type: 'string' },
+  config: { type: 'string' },
+  'auth-proxy': { type: 'string' },
   'webdav-user': { type: 'string' },
   'webdav-pass': { type: 'string' },
   'webdav-bearer-token': { type: 'string' },
@@ -123,6 +129,10 @@ Flags:
                                  command= in authorized_keys, or "sftp -D" (no SSH, no auth flags)
       --workers n                Server processes sharing the port, sessions spread over them,
                                  to use several cores (default 1; not with --stdio or memory:)
+      --config string            Users (password hashes, keys, homes, permissions...) from a YAML or
+                                 JSON file (docs/configuration.md); SIGHUP re-reads it. No BACKEND then
+      --auth-proxy string        A program that authenticates users and returns their backend
+                                 (rclone's --auth-proxy protocol, docs/authentication.md)
       --mounts string            Serve a mount table: a JSON file mapping mount points to BACKENDs
                                  (see docs/composing-filesystems.md); no BACKEND argument then
       --webdav-user string       WebDAV user name (or SFTP_EXPOSE_WEBDAV_USER)
@@ -223,6 +233,7 @@ export function parseServeOptions(args: string[]): ServeOptions | 'help' {
   if (values.mounts !== undefined && positionals.length > 0) throw new UsageError(`--mounts serves a mount table: drop the BACKEND argument (${positionals[0]})`);
   if (values.mounts !== undefined && !existsSync(expandHome(values.mounts))) throw new UsageError(`mount table file not found: ${values.mounts}`);
 
+  checkMultiUserFlags(values, positionals);
   const workers = parseWorkers(values.workers, values.stdio ?? false, values.mounts === undefined ? positionals[0] : 'mount table');
 
   return {
@@ -243,8 +254,21 @@ export function parseServeOptions(args: string[]): ServeOptions | 'help' {
     stdio: values.stdio ?? false,
     mountsFile: values.mounts !== undefined ? expandHome(values.mounts) : undefined,
     workers,
+    configFile: values.config !== undefined ? expandHome(values.config) : undefined,
+    authProxy: values['auth-proxy'],
     backendFlags: values,
   };
+}
+
+/** --config and --auth-proxy bring their own users and backends: the single-user flags make no sense with them. */
+function checkMultiUserFlags(values: Record<string, unknown>, positionals: string[]): void {
+  const flag = values.config !== undefined ? '--config' : values['auth-proxy'] !== undefined ? '--auth-proxy' : undefined;
+  if (flag === undefined) return;
+  if (values.config !== undefined && !existsSync(expandHome(values.config as string))) throw new UsageError(`config file not found: ${values.config}`);
+  if (values['auth-proxy'] === '') throw new UsageError('--auth-proxy needs a program');
+  const clash = ['user', 'pass', 'no-auth', 'authorized-keys', 'mounts', 'read-only', 'stdio', 'workers'].find((name) => values[name] !== undefined);
+  if (clash !== undefined) throw new UsageError(`--${clash} cannot be used with ${flag}: users and their filesystems come from ${flag === '--config' ? 'the config file' : 'the proxy program'}`);
+  if (positionals.length > 0) throw new UsageError(`${flag}: drop the BACKEND argument (${positionals[0]}); each user's home comes from ${flag === '--config' ? 'the config file' : 'the proxy program'}`);
 }
 
 /** `--workers`: a count, refused where workers cannot share what they serve. */
