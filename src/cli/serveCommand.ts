@@ -86,7 +86,8 @@ async function runWorkers(options: ServeOptions, logger: Logger): Promise<number
     const workerLogger = withWorkerPid(logger);
     return serveWithWorkers<string[]>(async (keys) => {
       const { server, fs } = await listenTcp(options, workerLogger, keys.map((key) => Buffer.from(key, 'base64')));
-      return { close: () => server.close().then(() => fs.close()) };
+      // As a single process does: open files get --shutdown-timeout to finish.
+      return { close: () => server.close({ drainMs: options.shutdownTimeoutMs }).then(() => fs.close()) };
     }, { workers: options.workers, shared: [] });
   }
   const hostKeys = loadHostKeys(options.hostKeyFiles, options.stateDir);
@@ -95,6 +96,8 @@ async function runWorkers(options: ServeOptions, logger: Logger): Promise<number
   return serveWithWorkers<string[]>(() => Promise.reject(new Error('unreachable in the primary')), {
     workers: options.workers,
     shared: hostKeys.map((key) => key.toString('base64')),
+    // Workers drain for --shutdown-timeout; killed only if they hang past it.
+    stopTimeoutMs: options.shutdownTimeoutMs + 5_000,
     logger,
     onListening: ({ address, port }) => {
       logger.info(`${options.workers} worker processes`);

@@ -46,7 +46,7 @@ describe('serve --workers', () => {
   });
   after(() => home.cleanup());
 
-  const serve = (workers = 2) => startServe([data, '--workers', String(workers), '--authorized-keys', `${identity}.pub`], home.path);
+  const serve = (workers = 2) => startServe([data, '--workers', String(workers), '--authorized-keys', `${identity}.pub`, '--log-format', 'text'], home.path);
 
   it('spreads sessions over the workers, which share the host key and the folder, and SIGTERM stops them all', async () => {
     const server = await serve();
