@@ -76,6 +76,8 @@ export interface RunningCLI {
   stderr(): string;
   /** Sends `signal` (default SIGTERM) and waits for the exit. */
   stop(signal?: NodeJS.Signals): Promise<Exited>;
+  /** Sends a signal without waiting for anything (SIGHUP, or SIGTERM while a transfer runs). */
+  kill(signal: NodeJS.Signals): void;
 }
 
 /**
@@ -128,7 +130,8 @@ async function waitUntilListening(child: ChildProcess): Promise<RunningCLI> {
     };
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
       output.stderr += chunk;
-      const match = /listening on (\S+):(\d+)$/m.exec(output.stderr);
+      // A text line ends with the address; a JSON line has `"` after it.
+      const match = /listening on (\S+?):(\d+)(?:"|$)/m.exec(output.stderr);
       if (match) {
         clearTimeout(timer);
         resolve(Number(match[2]));
@@ -136,8 +139,8 @@ async function waitUntilListening(child: ChildProcess): Promise<RunningCLI> {
     });
     exited.then((result) => fail(new Error(`server process exited (code ${result.code}) before listening; stderr:\n${result.stderr}`)), fail);
   });
-  const fingerprints = [...output.stderr.matchAll(/host key (\S+ SHA256:\S+)/g)].map((match) => match[1]!);
-  return { port, fingerprints, stderr: () => output.stderr, stop };
+  const fingerprints = [...output.stderr.matchAll(/host key (\S+ SHA256:[^\s"]+)/g)].map((match) => match[1]!);
+  return { port, fingerprints, stderr: () => output.stderr, stop, kill: (signal) => void child.kill(signal) };
 }
 
 /**
