@@ -109,6 +109,9 @@ export class NodeFS extends FS {
     if (flags.create) n |= c.O_CREAT | (flags.exclusive ? c.O_EXCL : 0);
     if (flags.truncate) n |= c.O_TRUNC;
     if (flags.append) n |= c.O_APPEND;
+    // A FIFO's open(2) waits for the other end: synchronously, that would freeze every session.
+    // O_NONBLOCK makes it return at once; on regular files it changes nothing.
+    if (this.kernelChecked) n |= hostConstants.O_NONBLOCK ?? 0;
     return n | this.extraOpenFlags();
   }
 

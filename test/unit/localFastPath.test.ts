@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import * as nodeFs from 'node:fs';
 import { readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { LocalFS } from '../../src/backends/local.js';
 import { NodeFS, type NodeFSLike } from '../../src/backends/nodefs.js';
@@ -177,6 +178,22 @@ describe('LocalFS over the fast path', () => {
         await assert.rejects(fs.open('/d', parseOpenFlags('r')));
       }
       assert.equal(readdirSync('/proc/self/fd').length, openBefore);
+    } finally {
+      dir.remove();
+    }
+  });
+
+  it('opens a FIFO without waiting for a writer (a blocked synchronous open would freeze every session)', async () => {
+    const dir = makeTempDir();
+    try {
+      assert.equal(spawnSync('mkfifo', [`${dir.path}/pipe`]).status, 0, 'mkfifo');
+      const fs = new LocalFS({ root: dir.path });
+      const handle = await fs.open('/pipe', parseOpenFlags('r'));
+      // A pipe cannot be read at an offset (ESPIPE, as OpenSSH's seek-then-read gets): refused at once, not waited on.
+      await assert.rejects(handle.read(0, 1024));
+      await handle.close();
+      // Writing with no reader fails (ENXIO) rather than waits.
+      await assert.rejects(fs.open('/pipe', parseOpenFlags('w')));
     } finally {
       dir.remove();
     }
