@@ -6,7 +6,9 @@ import type { FS } from '../../src/fs/FS.js';
 import { hashPassword } from '../../src/server/auth/passwordHash.js';
 import { parseConfig, type ServerConfig } from '../../src/server/config/loadConfig.js';
 import { MultiUserServer } from '../../src/server/MultiUserServer.js';
-import { runOpenSSHSftp } from '../cli/cliProcess.js';
+import { spawnSync } from 'node:child_process';
+import { CLI_PATH, runCLI, runOpenSSHSftp, startServe, type RunningCLI } from '../cli/cliProcess.js';
+import { waitFor } from '../helpers/waitFor.js';
 import { clientKey } from '../helpers/keys.js';
 import { requireTool } from '../helpers/requireTool.js';
 import { runSftpBatch } from '../helpers/sftpBatch.js';
@@ -170,5 +172,71 @@ describe('MultiUserServer: users from a config, with real clients', { skip }, ()
       await dave.close();
     }
     assert.equal(readFileSync(join(dir.path, 'bob-file.txt'), 'utf8'), 'bob on disk');
+  });
+});
+
+describe('sftp-expose serve --config and hash-password (the built CLI)', { skip }, () => {
+  const dir = makeTempDir();
+  const configFile = join(dir.path, 'users.yaml');
+  let running: RunningCLI | undefined;
+  after(async () => {
+    await running?.stop();
+    dir.remove();
+  });
+
+  /** Runs `sftp-expose hash-password` with the password on stdin; returns the printed hash. */
+  const hashWithCli = (password: string, algorithm: string) => {
+    const result = spawnSync(process.execPath, [CLI_PATH, 'hash-password', '--algorithm', algorithm], { input: `${password}\n`, encoding: 'utf8' });
+    assert.equal(result.status, 0, result.stderr);
+    return result.stdout.trim();
+  };
+
+  it('hash-password prints a hash of each algorithm and refuses an unknown one', async () => {
+    assert.match(hashWithCli('pw', 'scrypt'), /^\$scrypt\$ln=15,r=8,p=1\$/);
+    assert.match(hashWithCli('pw', 'bcrypt'), /^\$2b\$12\$/);
+    assert.match(hashWithCli('pw', 'argon2'), /^\$argon2id\$/);
+    const bad = await runCLI(['hash-password', '--algorithm', 'md5'], dir.path);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /invalid --algorithm "md5"/);
+  });
+
+  it('a bad config stops the start with the field named; BACKEND with --config is refused', async () => {
+    writeFileSync(configFile, 'users:\n  amy:\n    password: plain\n    home: "memory:"\n');
+    const bad = await runCLI(['serve', '--config', configFile], dir.path);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /users\.amy\.password: plain-text passwords are refused/);
+    const clash = await runCLI(['serve', 'memory:', '--config', configFile], dir.path);
+    assert.equal(clash.code, 2);
+    assert.match(clash.stderr, /drop the BACKEND argument/);
+  });
+
+  it('serves the users of the file; SIGHUP adds a user while an existing session keeps working', async () => {
+    const home = join(dir.path, 'amy-home');
+    (await import('node:fs')).mkdirSync(home);
+    writeFileSync(configFile, `users:\n  amy:\n    passwordHash: "${hashWithCli('amy-pw', 'scrypt')}"\n    authorizedKeys: ["${keyLine('amy')}"]\n    home: amy-home\n`);
+    running = await startServe(['--config', configFile], dir.path);
+    const port = running.port;
+    const sftp = await runSftpBatch(port, clientKey('amy').path, ['mkdir /from-openssh'], { user: 'amy' });
+    assert.equal(sftp.code, 0, sftp.stderr);
+    assert.equal((await import('node:fs')).statSync(join(home, 'from-openssh')).isDirectory(), true, 'the home is the folder next to the config file');
+
+    const amy = await connectSsh2(port, { username: 'amy', password: 'amy-pw' });
+    try {
+      assert.equal(await canLogIn(port, { username: 'ben', password: 'ben-pw' }), false);
+      writeFileSync(configFile, readFileSync(configFile, 'utf8') + `  ben:\n    passwordHash: "${hashWithCli('ben-pw', 'bcrypt')}"\n    home: "memory:"\n`);
+      running.kill('SIGHUP');
+      await waitFor(() => /configuration reloaded/.test(running!.stderr()), 'the reload log line', 15_000);
+      assert.equal(await canLogIn(port, { username: 'ben', password: 'ben-pw' }), true);
+      await amy.p.writeFile('/during.txt', 'written after the reload');
+      assert.equal(readFileSync(join(home, 'during.txt'), 'utf8'), 'written after the reload');
+
+      // A broken file on SIGHUP keeps the previous users.
+      writeFileSync(configFile, 'users: [broken');
+      running.kill('SIGHUP');
+      await waitFor(() => /reload failed/.test(running!.stderr()), 'the failed reload log line', 15_000);
+      assert.equal(await canLogIn(port, { username: 'ben', password: 'ben-pw' }), true);
+    } finally {
+      await amy.close();
+    }
   });
 });
