@@ -2,6 +2,8 @@ import { median } from './report.js';
 
 /** Every value the S3 workload measured, one per round; seconds and bytes. */
 export interface S3Samples {
+  /** How sftp-expose ran: from the sources by tsx, or the built CLI. */
+  server: 'source' | 'cli';
   /** Bytes moved by each put and each get. */
   size: number;
   sftpPut: number[];
@@ -87,7 +89,7 @@ export function s3MarkdownTable(r: S3Result): string {
     `| ${label} | ${c.sftpExpose.toFixed(2)} s (${c.sftpExposeMiBps.toFixed(0)} MiB/s) | ${c.direct.toFixed(2)} s (${c.directMiBps.toFixed(0)} MiB/s) | ${c.ratio.toFixed(2)}x | >= ${ratioTarget}x: ${verdict(c.ratio >= ratioTarget)} |`;
   const size = r.sizeMiB >= 1024 ? `${r.sizeMiB / 1024} GiB` : `${r.sizeMiB} MiB`;
   return [
-    '| S3 workload | sftp-expose (OpenSSH sftp -> sftp-expose -> S3) | direct SDK (lib-storage Upload / GetObject) | ours / direct throughput | target |',
+    `| S3 workload | sftp-expose (${r.samples.server}; OpenSSH sftp -> sftp-expose -> S3) | direct SDK (lib-storage Upload / GetObject) | ours / direct throughput | target |`,
     '|---|---:|---:|---:|---|',
     row(`put ${size}`, r.put),
     row(`get ${size}`, r.get),

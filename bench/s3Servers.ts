@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { startS3rver, type S3rverInstance } from '../test/helpers/s3rver.js';
@@ -6,6 +7,7 @@ import type { BenchEnvironment, BenchServer } from './servers/types.js';
 
 const SERVER_SCRIPT = fileURLToPath(new URL('./s3Server.ts', import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BUILT_CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 
 /** The S3 workload's pair: a local S3 server, and sftp-expose serving one of its buckets. */
 export interface S3BenchServers {
@@ -14,22 +16,41 @@ export interface S3BenchServers {
   stop(): Promise<void>;
 }
 
+/** Arguments of `node` for sftp-expose over the bucket: from the sources (tsx) or the built CLI, as a user runs it. */
+function serverArgs(how: 'source' | 'cli', env: BenchEnvironment, endpoint: string, bucket: string): string[] {
+  if (how === 'source') {
+    return ['--import', 'tsx', SERVER_SCRIPT, '--host-key', env.hostKeyPath, '--authorized-keys', env.authorizedKeysPath, '--endpoint', endpoint, '--bucket', bucket];
+  }
+  if (!existsSync(BUILT_CLI)) throw new Error('--s3-server cli needs the built CLI: run `npx tsc -p tsconfig.json` first');
+  return [
+    BUILT_CLI, 'serve', `s3://${bucket}`,
+    '--s3-endpoint', endpoint, '--s3-force-path-style', '--s3-access-key-id', 'S3RVER', '--s3-secret-access-key', 'S3RVER',
+    '--addr', '127.0.0.1:0', '--key', env.hostKeyPath, '--authorized-keys', env.authorizedKeysPath,
+    // No access log: the source server has none either, and a line per transfer is not what is measured.
+    '--no-access-log', '--log-format', 'json', '--log-level', 'info',
+  ];
+}
+
 /**
  * Starts s3rver (the same helper, with the same workarounds, as the tests:
- * see test/helpers/s3rver.ts) and bench/s3Server.ts in front of its bucket.
+ * see test/helpers/s3rver.ts) and sftp-expose in front of its bucket
+ * (bench/s3Server.ts from the sources, or the built CLI's `serve s3://`).
  * Both run as child processes: the S3 server's memory and CPU are not the
  * SFTP server's, and the SFTP server's memory can be read from /proc.
  */
-export async function startS3BenchServers(env: BenchEnvironment, bucket = 'bench'): Promise<S3BenchServers> {
+export async function startS3BenchServers(env: BenchEnvironment, how: 'source' | 'cli', bucket = 'bench'): Promise<S3BenchServers> {
   const s3 = await startS3rver(bucket);
-  const server = spawnServer(
-    process.execPath,
-    ['--import', 'tsx', SERVER_SCRIPT, '--host-key', env.hostKeyPath, '--authorized-keys', env.authorizedKeysPath, '--endpoint', s3.endpoint, '--bucket', bucket],
-    { cwd: REPO_ROOT },
-  );
+  let server: ReturnType<typeof spawnServer>;
+  try {
+    server = spawnServer(process.execPath, serverArgs(how, env, s3.endpoint, bucket), { cwd: REPO_ROOT });
+  } catch (error) {
+    await s3.stop();
+    throw error;
+  }
   let port: number;
   try {
-    port = await listeningPort(server.child.stdout!, server.child, 30_000);
+    // bench/s3Server.ts prints `listening <port>` on stdout; the CLI logs `listening on <host>:<port>` on stderr.
+    port = await listeningPort(how === 'source' ? server.child.stdout! : server.child.stderr!, server.child, 30_000);
   } catch (error) {
     await server.stop();
     await s3.stop();
@@ -59,7 +80,7 @@ function listeningPort(stdout: NodeJS.ReadableStream, child: { once(event: 'exit
     const lines = createInterface({ input: stdout });
     const timer = setTimeout(() => reject(new Error(`no "listening" line within ${timeoutMs} ms`)), timeoutMs);
     lines.on('line', (line) => {
-      const match = /^listening (\d+)$/.exec(line);
+      const match = /^listening (\d+)$/.exec(line) ?? /"msg":"listening on [^"]*:(\d+)"/.exec(line);
       if (!match) return;
       clearTimeout(timer);
       resolve(Number(match[1]));

@@ -99,16 +99,16 @@ async function sftpWithPeak(ctx: BenchContext, server: BenchServer, commands: st
  * and stopped after it.
  */
 export async function runS3Workload(ctx: BenchContext, progress: (message: string) => void): Promise<S3Samples> {
-  const servers = await startS3BenchServers(ctx.env);
+  const servers = await startS3BenchServers(ctx.env, ctx.options.s3Server);
   const { s3, sftpExpose } = servers;
   const { client, bucket } = s3;
   const big = join(ctx.env.dataDir, LAYOUT.big);
-  const samples: S3Samples = { size: ctx.options.size, sftpPut: [], directPut: [], sftpGet: [], directGet: [], sftpSession: [], idleRss: 0, putRss: [], getRss: [], highWaterMark: 0 };
+  const samples: S3Samples = { server: ctx.options.s3Server, size: ctx.options.size, sftpPut: [], directPut: [], sftpGet: [], directGet: [], sftpSession: [], idleRss: 0, putRss: [], getRss: [], highWaterMark: 0 };
   try {
     // Untimed: the first login pays for loading code on both sides.
     await runSftp(sftpExpose, ctx.env.clientKeyPath, ['ls']);
     samples.idleRss = treeMemory(sftpExpose.pid).rss;
-    progress(`S3: s3rver at ${s3.endpoint}, sftp-expose over S3FS on port ${sftpExpose.port} (pid ${sftpExpose.pid})`);
+    progress(`S3: s3rver at ${s3.endpoint}, sftp-expose (${ctx.options.s3Server}) over S3FS on port ${sftpExpose.port} (pid ${sftpExpose.pid})`);
     for (let round = 0; round < ctx.options.rounds; round++) {
       const ours = `sftp-r${round}.bin`;
       const direct = `direct-r${round}.bin`;
