@@ -32,10 +32,14 @@ export class ConnectionLimits {
   private readonly perAddress = new Map<string, number>();
 
   constructor(options: Partial<ConnectionLimitOptions> = {}) {
-    this.options = { ...defaultConnectionLimits, ...options };
-    for (const [name, value] of Object.entries(this.options)) {
+    // Only our own keys: `options` may be a larger object (DefenceOptions) that carries these.
+    const picked = { ...defaultConnectionLimits };
+    for (const name of Object.keys(defaultConnectionLimits) as Array<keyof ConnectionLimitOptions>) {
+      const value = options[name] ?? defaultConnectionLimits[name];
       if (!Number.isFinite(value) || value < 0) throw new RangeError(`${name} must be a number >= 0, got ${value}`);
+      picked[name] = value;
     }
+    this.options = picked;
   }
 
   /** Connections open now (from `address`, when given). */
