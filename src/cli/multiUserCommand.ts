@@ -23,6 +23,7 @@ export async function runMultiUser(options: ServeOptions, logger: Logger): Promi
     authProxy,
     hostKeys,
     logger,
+    defence: options.defence,
     openBackend: ({ spec, flags }) => openBackend(spec, { logger, flags: { ...options.backendFlags, ...flags } }),
   });
   const { host, port } = options.address;

@@ -53,7 +53,7 @@ async function listenTcp(options: ServeOptions, logger: Logger, hostKeys: Buffer
   try {
     server = new CLIServer(
       { user: options.user, password: options.password, authorizedKeys, noAuth: options.noAuth },
-      { fs, hostKeys, logger },
+      { fs, hostKeys, logger, defence: options.defence },
       perSession ? openServed : undefined,
     );
   } catch (error) {

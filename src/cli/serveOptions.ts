@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { DefenceOptions } from '../server/defence/Defence.js';
+import { DEFENCE_USAGE, defenceFlags, parseDefenceFlags } from './defenceFlags.js';
 import type { LogLevel } from '../logger.js';
 import { LOG_FORMATS, defaultLogFormat, type LogFormat } from '../observability/pinoLogger.js';
 
@@ -53,6 +55,8 @@ export interface ServeOptions {
   configFile?: string;
   /** A program that authenticates users and picks their backend (`--auth-proxy`, rclone's protocol). */
   authProxy?: string;
+  /** Bans, connection limits, timers, `--bwlimit`, PROXY protocol (docs/defence.md). */
+  defence: DefenceOptions;
   /** Every flag as parsed, for backends to read their own (`webdav-user`...). */
   backendFlags: Readonly<Record<string, string | boolean | string[] | undefined>>;
 }
@@ -101,6 +105,7 @@ const serveFlags = {
   's3-server-side-encryption': { type: 'string' },
   's3-sse-kms-key-id': { type: 'string' },
   's3-use-server-modtime': { type: 'boolean' },
+  ...defenceFlags,
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -156,6 +161,7 @@ Flags:
       --s3-storage-class string  Storage class of new objects (STANDARD, STANDARD_IA, ...)
       --s3-server-side-encryption string  AES256 or aws:kms (key from --s3-sse-kms-key-id)
       --s3-use-server-modtime    List with S3's upload times, no HEAD per entry (faster; ignores set mtimes)
+${DEFENCE_USAGE}
   -h, --help                     Show this help
 
 A way to authenticate is required: --user/--pass, an authorized keys file, or --no-auth
@@ -256,6 +262,7 @@ export function parseServeOptions(args: string[]): ServeOptions | 'help' {
     workers,
     configFile: values.config !== undefined ? expandHome(values.config) : undefined,
     authProxy: values['auth-proxy'],
+    defence: parseDefenceFlags(values, { parseDuration, usageError: (message) => new UsageError(message) }),
     backendFlags: values,
   };
 }

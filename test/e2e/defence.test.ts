@@ -12,6 +12,7 @@ import { PROXY_V2_SIGNATURE } from '../../src/server/defence/proxyProtocol.js';
 import type { DefenceOptions } from '../../src/server/defence/Defence.js';
 import type { BaseSFTPServerOptions, SessionInfo } from '../../src/ssh/BaseSFTPServer.js';
 import { clientKey } from '../helpers/keys.js';
+import { attemptLogin, type LoginOutcome } from '../helpers/loginAttempt.js';
 import { connectClient, connectSsh2, endClient } from '../helpers/ssh2Client.js';
 import { TEST_USER, TestSFTPServer, startTestServer, type TestServer } from '../helpers/testServer.js';
 import { waitFor } from '../helpers/waitFor.js';
@@ -42,6 +43,25 @@ async function startDefended(defence: DefenceOptions, extra: { logger?: Logger; 
 }
 
 const login = (port: number, password = PASSWORD) => connectClient(port, { username: TEST_USER, password });
+const attempt = (port: number, password = PASSWORD) => attemptLogin(port, { username: TEST_USER, password });
+
+/** Refused at the door: never logged in, and never got as far as an authentication failure. */
+function assertRefused(outcome: LoginOutcome, what: string): void {
+  assert.equal(outcome.loggedIn, false, what);
+  assert.ok(!outcome.errors.some((error) => /authentication methods failed/.test(error)), `${what}: ${outcome.errors.join('; ')}`);
+}
+
+function assertWrongPassword(outcome: LoginOutcome): void {
+  assert.equal(outcome.loggedIn, false);
+  assert.ok(outcome.errors.some((error) => /authentication methods failed/.test(error)), outcome.errors.join('; '));
+}
+
+async function attemptThroughProxy(port: number, header: Buffer, password = PASSWORD): Promise<LoginOutcome> {
+  const sock = connect(port, '127.0.0.1');
+  await once(sock, 'connect');
+  sock.write(header);
+  return attemptLogin(port, { username: TEST_USER, password }, sock);
+}
 
 /** Connects through a raw socket that first sends `header`, as HAProxy's send-proxy does. */
 async function loginThroughProxy(port: number, header: Buffer, password = PASSWORD): Promise<ssh2.Client> {
@@ -51,7 +71,7 @@ async function loginThroughProxy(port: number, header: Buffer, password = PASSWO
   const client = new ssh2.Client();
   return new Promise((resolve, reject) => {
     client.once('ready', () => resolve(client));
-    client.once('error', (error) => {
+    client.on('error', (error) => {
       client.end();
       sock.destroy();
       reject(error);
@@ -87,10 +107,10 @@ describe('defence against real clients', () => {
   it('bans an address after N failed logins, refuses it even with the right password, and lets it in when the ban expires', async () => {
     const clock = new ManualClock();
     const { port, server } = track(await startDefended({ ban: { maxFailures: 3, windowMs: 60_000, banMs: 600_000, exempt: [] }, clock }));
-    for (let i = 0; i < 3; i++) await assert.rejects(login(port, 'wrong'), /authentication methods failed/);
+    for (let i = 0; i < 3; i++) assertWrongPassword(await attempt(port, 'wrong'));
     assert.equal(server.defence.banList?.isBanned('127.0.0.1'), true);
     const checksBefore = server.passwordChecks;
-    await assert.rejects(login(port), 'a banned address is dropped before it can authenticate');
+    assertRefused(await attempt(port), 'a banned address is dropped before it can authenticate');
     assert.equal(server.passwordChecks, checksBefore, 'no password was checked for the banned address');
     clock.advance(600_000);
     await endClient(await login(port));
@@ -117,7 +137,7 @@ describe('defence against real clients', () => {
     const { port, server } = track(await startDefended({ maxConnectionsPerIP: 2 }));
     const first = await login(port);
     const second = await login(port);
-    await assert.rejects(login(port), 'a third connection from 127.0.0.1 is refused');
+    assertRefused(await attempt(port), 'a third connection from 127.0.0.1 is refused');
     await endClient(first);
     await waitFor(() => server.defence.limits.count('127.0.0.1') === 1, 'the server to free the slot');
     const third = await login(port);
@@ -160,11 +180,11 @@ describe('defence against real clients', () => {
     });
 
     it('a v2 header from a trusted proxy is what the ban list counts and bans', async () => {
-      for (let i = 0; i < 2; i++) await assert.rejects(loginThroughProxy(trusted.port, proxyV2('203.0.113.9', 40000 + i), 'wrong'));
+      for (let i = 0; i < 2; i++) assertWrongPassword(await attemptThroughProxy(trusted.port, proxyV2('203.0.113.9', 40000 + i), 'wrong'));
       const bans = trusted.server.defence.banList!;
       assert.equal(bans.isBanned('203.0.113.9'), true);
       assert.equal(bans.isBanned('127.0.0.1'), false, 'the proxy itself is not banned');
-      await assert.rejects(loginThroughProxy(trusted.port, proxyV2('203.0.113.9', 40009)), 'the banned client is refused through the proxy');
+      assertRefused(await attemptThroughProxy(trusted.port, proxyV2('203.0.113.9', 40009)), 'the banned client is refused through the proxy');
       await endClient(await loginThroughProxy(trusted.port, proxyV2('203.0.113.10', 40010)));
       await endClient(await login(trusted.port)); // a direct connection from the trusted host still works
     });
@@ -173,7 +193,7 @@ describe('defence against real clients', () => {
       const { port, server } = track(await startDefended({ trustedProxies: ['192.0.2.1'] }));
       const refusals: string[] = [];
       server.defence.on('refused', (_address, reason) => refusals.push(reason));
-      await assert.rejects(loginThroughProxy(port, Buffer.from('PROXY TCP4 198.51.100.23 127.0.0.1 51000 2022\r\n')));
+      assertRefused(await attemptThroughProxy(port, Buffer.from('PROXY TCP4 198.51.100.23 127.0.0.1 51000 2022\r\n')), 'a header from an untrusted address');
       assert.deepEqual(refusals, ['untrusted proxy header']);
       await endClient(await login(port)); // without a header, the same address gets in
     });
