@@ -15,3 +15,4 @@ export * from './server/auth/passwordHash.js';
 export * from './server/auth/authProxy.js';
 export * from './server/auth/totp.js';
 export * from './server/auth/authorizedKeys.js';
+export * from './server/defence/index.js';

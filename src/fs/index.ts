@@ -5,3 +5,4 @@ export * from './types.js';
 export * from './wrappers/readonly.js';
 export * from './wrappers/sub.js';
 export * from './wrappers/mount.js';
+export * from './wrappers/throttled.js';
