@@ -125,14 +125,17 @@ export class NodeFS extends FS {
     const host = await this.hostPath(path, !(flags.create && flags.exclusive));
     // As OpenSSH: the mode applies (through the umask) only when the file is created.
     const handle = await errno(path, this.sys.open(host, this.openFlags(flags), attrs.permissions ?? 0o666));
+    let size: number;
     try {
       // Opening a directory succeeds in POSIX; refuse it here rather than on every read.
-      if (kindOf(await handle.stat()) === S_IFDIR) throw new IsADirectory(path);
+      const stats = await handle.stat();
+      if (kindOf(stats) === S_IFDIR) throw new IsADirectory(path);
+      size = Number(stats.size);
     } catch (err) {
       await handle.close().catch(() => {});
       throw fromErrno(err, path);
     }
-    return new NodeFileHandle(handle, path, flags);
+    return new NodeFileHandle(handle, path, flags, size);
   }
 
   async *listdir(path: string): AsyncIterable<DirEntry> {

@@ -57,16 +57,24 @@ export async function applyAttributes(
   if (needsTimes) await errno(path, ops.utimes(attrs.atime ?? current!.atime, attrs.mtime ?? current!.mtime));
 }
 
+/** Bytes read past the size a read-only handle was opened with: finds the end, or data appended since. */
+const END_PROBE = 4096;
+
 /** An open file of a NodeFS: positioned reads and writes straight on the fs handle. */
 export class NodeFileHandle implements FileHandle {
   readonly fsync?: () => Promise<void>;
   /** Gathers sequential writes (see WriteBehind); absent on a handle not opened for writing. */
   private readonly writes?: WriteBehind;
 
+  /**
+   * @param sizeAtOpen the file's size when opened, to size the buffers of reads
+   *   on a read-only handle (see read)
+   */
   constructor(
     private readonly handle: NodeFileHandleLike,
     private readonly path: string,
     private readonly flags: OpenFlags,
+    private readonly sizeAtOpen?: number,
   ) {
     const sync = handle.sync;
     if (typeof sync === 'function') {
@@ -87,9 +95,25 @@ export class NodeFileHandle implements FileHandle {
     // The kernel would say EBADF, but not every fs-like (memfs) checks: refuse here, identically for all.
     if (!this.flags.read && this.flags.write) throw new PermissionDenied(this.path, { message: 'File not opened for reading' });
     await this.flushWrites();
+    length = this.expectedLength(offset, length);
     const buffer = Buffer.allocUnsafe(length);
     const { bytesRead } = await errno(this.path, this.handle.read(buffer, 0, length, offset));
     return buffer.subarray(0, bytesRead);
+  }
+
+  /**
+   * Clients ask for as much as the server allows (OpenSSH: 255 KiB) even of a
+   * 4 KiB file, then once more to see the end. Reading only what the file held
+   * when opened keeps such reads small (no 255 KiB buffer to allocate and
+   * collect, and small enough for a synchronous read: see FdHandle), and
+   * past that size a small probe still sees data appended since, or the end.
+   * A read shorter than asked is valid SFTP (clients ask again for the rest),
+   * and only read-only handles do this: a writer's own writes move the end.
+   */
+  private expectedLength(offset: number, length: number): number {
+    const size = this.sizeAtOpen;
+    if (size === undefined || this.flags.write) return length;
+    return Math.min(length, offset < size ? size - offset : END_PROBE);
   }
 
   async write(offset: number, data: Buffer): Promise<void> {
