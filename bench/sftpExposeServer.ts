@@ -8,8 +8,8 @@
  *
  * With --workers N > 1 the process is a Node cluster primary: N workers share
  * one listening socket (the primary accepts and hands connections out round
- * robin), each worker running its own server over the same backend settings.
- * The library has no cluster mode yet, so the wrapper lives here for now.
+ * robin), each worker running its own server over the same backend settings,
+ * through the same serveWithWorkers as `sftp-expose serve --workers N`.
  * With --memory every worker has its own MemoryFS, so a file uploaded through
  * one worker is invisible to sessions on another: multi-worker memory runs
  * only make sense for single-connection workloads.
@@ -17,6 +17,8 @@
 import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { serveWithWorkers } from '../src/cluster/serveWithWorkers.js';
+import { createStderrLogger } from '../src/logger.js';
 import { AuthResult, BaseSFTPServer, LocalFS, MemoryFS, isKeyAllowed, parseAuthorizedKeys, type AuthMethod, type FS, type PublicKey } from '../src/index.js';
 
 /** Lets in any user holding one of the authorized keys (the bench's only client key). */
@@ -52,52 +54,30 @@ if (!values['host-key'] || !values['authorized-keys'] || (!values.root && !value
   process.exit(2);
 }
 
-async function serve(): Promise<number> {
+/** One server over the backend settings; with --memory each process has its own MemoryFS. */
+async function listen(hostKey: string): Promise<{ port: number; close(): Promise<void> }> {
   const fs: FS = values.memory ? new MemoryFS() : new LocalFS({ root: values.root! });
   const keys = parseAuthorizedKeys(readFileSync(values['authorized-keys']!, 'utf8'));
-  const server = new BenchSFTPServer(fs, values['host-key']!, keys);
+  const server = new BenchSFTPServer(fs, hostKey, keys);
   const { port } = await server.listen(Number(values.port), values.host);
+  return { port, close: () => server.close() };
+}
+
+if (workers === 1) {
+  const server = await listen(values['host-key']!);
   const stop = () => {
     server.close().finally(() => process.exit(0));
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
-  return port;
-}
-
-if (workers === 1) {
-  const port = await serve();
-  process.stdout.write(`listening ${port}\n`);
-} else if (cluster.isPrimary) {
-  let ready = 0;
-  let port = 0;
-  cluster.on('listening', (_worker, address) => {
-    port = address.port;
-    if (++ready === workers) process.stdout.write(`listening ${port}\n`);
-  });
-  cluster.on('exit', (worker, code, signal) => {
-    if (!stopping) {
-      process.stderr.write(`worker ${worker.process.pid} died (${signal ?? code}); stopping\n`);
-      shutdown(1);
-    }
-  });
-  let stopping = false;
-  const shutdown = (code: number) => {
-    stopping = true;
-    for (const worker of Object.values(cluster.workers ?? {})) worker?.kill('SIGTERM');
-    const timer = setTimeout(() => process.exit(code), 5000);
-    cluster.on('exit', () => {
-      if (Object.keys(cluster.workers ?? {}).length === 0) {
-        clearTimeout(timer);
-        process.exit(code);
-      }
-    });
-  };
-  process.once('SIGTERM', () => shutdown(0));
-  process.once('SIGINT', () => shutdown(0));
-  for (let i = 0; i < workers; i++) cluster.fork();
+  process.stdout.write(`listening ${server.port}\n`);
 } else {
-  await serve();
-  // The primary going away (killed without a chance to stop us) must not leave orphans.
-  process.once('disconnect', () => process.exit(0));
+  // The product's cluster mode (serve --workers): the host key file is read once, in the primary.
+  const code = await serveWithWorkers<string>(listen, {
+    workers,
+    shared: cluster.isPrimary ? readFileSync(values['host-key']!, 'utf8') : '',
+    onListening: ({ port }) => process.stdout.write(`listening ${port}\n`),
+    logger: createStderrLogger('warn'),
+  });
+  process.exit(code);
 }
