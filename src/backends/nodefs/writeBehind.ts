@@ -11,6 +11,9 @@
  * stat, setstat, fsync, close). A failed flush is reported by every later
  * write and flush on the handle, so close() and fsync still tell the client.
  */
+/** Size of a handle's first gather buffer; it doubles up to the capacity as a file's writes need. */
+const FIRST_BUFFER = 64 * 1024;
+
 export class WriteBehind {
   private buffer: Buffer | undefined;
   private spare: Buffer | undefined;
@@ -61,13 +64,24 @@ export class WriteBehind {
       return this.writeAt(data, this.append ? null : offset);
     }
     if (this.length === 0) {
-      this.buffer ??= this.spare ?? Buffer.allocUnsafe(this.capacity);
+      // Small at first: most files are small, and a 1 MiB buffer per opened file is a 1 MiB allocation to collect.
+      this.buffer ??= this.spare ?? Buffer.allocUnsafe(Math.min(this.capacity, FIRST_BUFFER));
       if (this.buffer === this.spare) this.spare = undefined;
       this.start = offset;
     }
+    if (this.length + data.length > this.buffer!.length) this.grow(this.length + data.length);
     data.copy(this.buffer!, this.length);
     this.length += data.length;
     if (this.length === this.capacity) await this.startFlush();
+  }
+
+  /** Doubles the buffer (up to the capacity) until `needed` bytes fit; a long upload grows it once, then reuses it. */
+  private grow(needed: number): void {
+    let size = this.buffer!.length;
+    while (size < needed) size = Math.min(this.capacity, size * 2);
+    const bigger = Buffer.allocUnsafe(size);
+    this.buffer!.copy(bigger, 0, 0, this.length);
+    this.buffer = bigger;
   }
 
   /** Whether anything is gathered or being written (a read must flush first). */
