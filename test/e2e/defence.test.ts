@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import ssh2 from 'ssh2';
 import type { Logger } from '../../src/logger.js';
+import { AccessLog } from '../../src/observability/accessLog.js';
 import type { BandwidthLimit } from '../../src/server/defence/bandwidth.js';
 import { ManualClock } from '../../src/server/defence/clock.js';
 import { PROXY_V2_SIGNATURE } from '../../src/server/defence/proxyProtocol.js';
@@ -167,16 +168,24 @@ describe('defence against real clients', () => {
       trusted = track(await startDefended({ trustedProxies: ['127.0.0.0/8'], ban: { maxFailures: 2, exempt: [] } }, { logger }));
     });
 
-    it('a v1 header from a trusted proxy sets the client address sessions and logs see', async () => {
+    it('a v1 header from a trusted proxy sets the client address sessions, logs and the access log see', async () => {
       const sessions: SessionInfo[] = [];
       trusted.server.on('session', (_session, info: SessionInfo) => sessions.push(info));
+      const accessLog = new AccessLog(logger, { server: trusted.server });
       const client = await loginThroughProxy(trusted.port, Buffer.from('PROXY TCP4 198.51.100.23 127.0.0.1 51000 2022\r\n'));
-      await promisify(client.sftp.bind(client))();
-      await waitFor(() => sessions.length === 1, 'the SFTP session');
-      assert.equal(sessions[0]!.clientAddress, '198.51.100.23');
-      assert.equal(sessions[0]!.clientPort, 51000);
-      assert.ok(logger.lines.some((line) => line.message === 'user logged in' && line.details?.client === '198.51.100.23'));
-      await endClient(client);
+      try {
+        const sftp = await promisify(client.sftp.bind(client))();
+        await promisify(sftp.mkdir.bind(sftp))('/made-through-proxy', {});
+        await waitFor(() => sessions.length === 1, 'the SFTP session');
+        assert.equal(sessions[0]!.clientAddress, '198.51.100.23');
+        assert.equal(sessions[0]!.clientPort, 51000);
+        assert.ok(logger.lines.some((line) => line.message === 'user logged in' && line.details?.client === '198.51.100.23'));
+        const access = logger.lines.find((line) => line.message === 'access' && line.details?.path === '/made-through-proxy');
+        assert.equal(access?.details?.client, '198.51.100.23', JSON.stringify(access));
+      } finally {
+        accessLog.close();
+        await endClient(client);
+      }
     });
 
     it('a v2 header from a trusted proxy is what the ban list counts and bans', async () => {
