@@ -175,7 +175,7 @@ describe('defence against real clients', () => {
       const client = await loginThroughProxy(trusted.port, Buffer.from('PROXY TCP4 198.51.100.23 127.0.0.1 51000 2022\r\n'));
       try {
         const sftp = await promisify(client.sftp.bind(client))();
-        await promisify(sftp.mkdir.bind(sftp))('/made-through-proxy', {});
+        await new Promise<void>((resolve, reject) => sftp.mkdir('/made-through-proxy', (error) => (error ? reject(error) : resolve())));
         await waitFor(() => sessions.length === 1, 'the SFTP session');
         assert.equal(sessions[0]!.clientAddress, '198.51.100.23');
         assert.equal(sessions[0]!.clientPort, 51000);
