@@ -16,3 +16,4 @@ export * from './server/auth/authProxy.js';
 export * from './server/auth/totp.js';
 export * from './server/auth/authorizedKeys.js';
 export * from './server/defence/index.js';
+export * from './observability/index.js';
