@@ -6,7 +6,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import type { BandwidthLimit } from '../server/defence/bandwidth.js';
 import type { ConnectionGuard } from '../server/defence/ConnectionGuard.js';
 import { Defence, type DefenceOptions } from '../server/defence/Defence.js';
-import { authChannel, sessionEndChannel, sessionStartChannel, type AuthEvent } from '../observability/events.js';
+import { authChannel, publishBan, sessionEndChannel, sessionStartChannel, type AuthEvent } from '../observability/events.js';
 import type { SessionLimits } from '../sftp/limits.js';
 import { Session } from '../sftp/Session.js';
 import { SFTPServerInterface } from '../sftp/SFTPServerInterface.js';
@@ -114,6 +114,7 @@ export class BaseSFTPServer extends EventEmitter {
     this.sshServer = new ssh2.Server({ hostKeys, ident: options.ident ?? 'sftp-expose' });
     const defence = options.defence;
     this.defence = defence instanceof Defence ? defence : new Defence(defence === false ? { ban: false, maxAuthTries: 0, loginGraceTimeMs: 0 } : defence, this.logger);
+    this.defence.on('ban', (ban) => publishBan({ clientAddress: ban.address, failures: ban.failures, server: this }));
     this.attach(this.sshServer);
   }
 

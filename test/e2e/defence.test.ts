@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import diagnostics_channel from 'node:diagnostics_channel';
 import { once } from 'node:events';
+import { channelNames, type BanEvent } from '../../src/observability/events.js';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -108,8 +110,16 @@ describe('defence against real clients', () => {
   it('bans an address after N failed logins, refuses it even with the right password, and lets it in when the ban expires', async () => {
     const clock = new ManualClock();
     const { port, server } = track(await startDefended({ ban: { maxFailures: 3, windowMs: 60_000, banMs: 600_000, exempt: [] }, clock }));
-    for (let i = 0; i < 3; i++) assertWrongPassword(await attempt(port, 'wrong'));
+    const published: BanEvent[] = [];
+    const onBan = (event: unknown) => published.push(event as BanEvent);
+    diagnostics_channel.subscribe(channelNames.ban, onBan);
+    try {
+      for (let i = 0; i < 3; i++) assertWrongPassword(await attempt(port, 'wrong'));
+    } finally {
+      diagnostics_channel.unsubscribe(channelNames.ban, onBan);
+    }
     assert.equal(server.defence.banList?.isBanned('127.0.0.1'), true);
+    assert.deepEqual(published.map((event) => [event.clientAddress, event.failures, event.server === server]), [['127.0.0.1', 3, true]], 'the ban is published for metrics and embedders');
     const checksBefore = server.passwordChecks;
     assertRefused(await attempt(port), 'a banned address is dropped before it can authenticate');
     assert.equal(server.passwordChecks, checksBefore, 'no password was checked for the banned address');
