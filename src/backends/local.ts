@@ -12,6 +12,8 @@ const MAX_SYMLINK_HOPS = 40;
 export interface LocalFSOptions {
   /** Directory of the local disk that appears as `/`; `/` exposes the whole filesystem. */
   root: string;
+  /** Publish uploads only when complete (see NodeFSOptions.atomicUploads). Default off, as OpenSSH. */
+  atomicUploads?: boolean;
 }
 
 /**
@@ -56,7 +58,7 @@ export class LocalFS extends NodeFS {
     } catch (err) {
       throw fromErrno(err, options.root);
     }
-    super(fse, { root });
+    super(fse, { root, atomicUploads: options.atomicUploads });
     this.root = root;
     this.jailed = root !== '/';
   }

@@ -14,6 +14,7 @@ import {
 import { basename, dirname, isInside, normalizePath } from '../fs/path.js';
 import type { DirEntry, FileHandle, HashAlgorithm, OpenFlags, SetAttributes, StatVFS, Stats } from '../fs/types.js';
 import type { NodeDirName, NodeFSLike, NodePromisesLike, NodeStatFsLike, NodeStatsLike } from './nodefs/fsLike.js';
+import { AtomicUpload, partialUploadPath } from './nodefs/atomicUpload.js';
 import { Syscalls } from './nodefs/syscalls.js';
 import { NodeFileHandle, S_IFDIR, S_IFLNK, S_IFREG, applyAttributes, errno, kindOf, statsFromNode } from './nodefs/handle.js';
 
@@ -26,6 +27,15 @@ export interface NodeFSOptions {
    * LocalFS for a jail on the real disk). Default `/`.
    */
   root?: string;
+  /**
+   * Write each new upload (an open that creates or truncates) under a hidden
+   * name and rename it into place on a successful close, deleting it when the
+   * upload fails or is abandoned. Readers never see a half-written file; the
+   * cost is that an interrupted upload cannot be resumed (`put -a`) and a
+   * replaced file gets a new inode (owner and mode of the new file). Default
+   * off, as OpenSSH writes in place.
+   */
+  atomicUploads?: boolean;
 }
 
 /** How many entries of a listing are lstat'ed concurrently: enough to overlap I/O, few enough to stay lazy. */
@@ -65,6 +75,7 @@ export class NodeFS extends FS {
   private readonly kernelChecked: boolean;
   /** Every path and descriptor call, synchronous where that is safe (see Syscalls). */
   protected readonly sys: Syscalls;
+  private readonly atomicUploads: boolean;
 
   constructor(fsLike: NodeFSLike, options: NodeFSOptions = {}) {
     super();
@@ -73,6 +84,7 @@ export class NodeFS extends FS {
     this.rootPrefix = root === '/' ? '' : root;
     this.kernelChecked = fsLike.promises === hostPromises;
     this.sys = new Syscalls(fsLike);
+    this.atomicUploads = options.atomicUploads ?? false;
     this.flagValues = { ...hostConstants, ...fsLike.constants } as Required<NonNullable<NodeFSLike['constants']>>;
     const fsp = this.fsp;
     if (typeof fsp.statfs === 'function') this.statvfs = (path) => this.statvfsWith(fsp.statfs!.bind(fsp), path);
@@ -123,6 +135,22 @@ export class NodeFS extends FS {
   async open(path: string, flags: OpenFlags, attrs: SetAttributes = {}): Promise<FileHandle> {
     // O_CREAT|O_EXCL never follows a final symlink (it fails with EEXIST), so neither does its check.
     const host = await this.hostPath(path, !(flags.create && flags.exclusive));
+    if (this.atomicUploads && flags.write && flags.truncate && !flags.append) return this.openAtomicUpload(path, host, flags, attrs);
+    return this.openHost(path, host, flags, attrs);
+  }
+
+  /** See {@link NodeFSOptions.atomicUploads}. */
+  private async openAtomicUpload(path: string, host: string, flags: OpenFlags, attrs: SetAttributes): Promise<FileHandle> {
+    if (flags.exclusive && (await this.exists(path, { followSymlinks: false }))) throw new AlreadyExists(path);
+    // Fail as the real open would (a directory, a missing parent) before writing anywhere.
+    const target = await this.sys.stat(host).catch(() => undefined);
+    if (target && kindOf(target) === S_IFDIR) throw new IsADirectory(path);
+    const partial = partialUploadPath(host);
+    const handle = await this.openHost(path, partial, { ...flags, create: true, exclusive: true }, attrs);
+    return new AtomicUpload(handle, partial, host, path, { rename: (from, to) => this.sys.rename(from, to), unlink: (file) => this.sys.unlink(file) });
+  }
+
+  private async openHost(path: string, host: string, flags: OpenFlags, attrs: SetAttributes): Promise<FileHandle> {
     // As OpenSSH: the mode applies (through the umask) only when the file is created.
     const handle = await errno(path, this.sys.open(host, this.openFlags(flags), attrs.permissions ?? 0o666));
     let size: number;

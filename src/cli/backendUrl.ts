@@ -100,7 +100,7 @@ export async function openBackend(spec: string | undefined, context: BackendCont
   if (scheme !== undefined && spec.slice(scheme.length + 1).startsWith('//')) {
     throw new UsageError(`unknown backend "${scheme}:" in ${spec}: known are ${backendSchemes.map((s) => `${s.scheme}:`).join(', ')} and local folders`);
   }
-  return openLocalFolder(spec);
+  return openLocalFolder(spec, context.flags?.['atomic-uploads'] === true);
 }
 
 function schemeRow(spec: string): BackendScheme | undefined {
@@ -113,7 +113,7 @@ export function needsFSPerSession(spec: string | undefined): boolean {
   return spec !== undefined && schemeRow(spec)?.connectionPerSession === true;
 }
 
-function openLocalFolder(spec: string): FS {
+function openLocalFolder(spec: string, atomicUploads: boolean): FS {
   const folder = resolve(expandHome(spec));
   let isDirectory: boolean;
   try {
@@ -122,7 +122,7 @@ function openLocalFolder(spec: string): FS {
     throw new UsageError(`backend folder not found: ${spec}`);
   }
   if (!isDirectory) throw new UsageError(`backend is not a folder: ${spec}`);
-  return new LocalFS({ root: folder });
+  return new LocalFS({ root: folder, atomicUploads });
 }
 
 /** The BACKEND section of `--help`, generated from the table so it never goes stale. */

@@ -85,6 +85,7 @@ const serveFlags = {
   workers: { type: 'string' },
   config: { type: 'string' },
   'auth-proxy': { type: 'string' },
+  'atomic-uploads': { type: 'boolean' },
   'webdav-user': { type: 'string' },
   'webdav-pass': { type: 'string' },
   'webdav-bearer-token': { type: 'string' },
@@ -140,6 +141,8 @@ Flags:
                                  (rclone's --auth-proxy protocol, docs/authentication.md)
       --mounts string            Serve a mount table: a JSON file mapping mount points to BACKENDs
                                  (see docs/composing-filesystems.md); no BACKEND argument then
+      --atomic-uploads           Local folders: write each upload under a hidden name and rename it
+                                 into place when complete (an interrupted one is deleted, not resumable)
       --webdav-user string       WebDAV user name (or SFTP_EXPOSE_WEBDAV_USER)
       --webdav-pass string       WebDAV password, plain text (or SFTP_EXPOSE_WEBDAV_PASS)
       --webdav-bearer-token string  WebDAV bearer token instead of user/pass (or SFTP_EXPOSE_WEBDAV_BEARER_TOKEN)

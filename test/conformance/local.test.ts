@@ -15,3 +15,12 @@ runConformanceSuite(
   },
   { ownership: isRoot },
 );
+
+runConformanceSuite(
+  'LocalFS with atomic uploads',
+  async () => {
+    const root = await mkdtemp(join(tmpdir(), 'sftp-expose-conformance-local-atomic-'));
+    return { fs: new LocalFS({ root, atomicUploads: true }), cleanup: () => rm(root, { recursive: true, force: true }) };
+  },
+  { ownership: isRoot },
+);
