@@ -20,6 +20,12 @@ export class ReplyBatcher {
     /** Called when the stream buffers more than its high-water mark: stop producing until 'drain'. */
     private readonly onBackpressure: () => void,
     private readonly maxBatch = 256 * 1024,
+    /**
+     * The byte stream under the channel, when there is one: corked while a batch is
+     * written, so that the SSH packets the batch becomes leave in one writev rather
+     * than one write syscall per packet.
+     */
+    private readonly socket?: Writable,
   ) {}
 
   /** Queues one reply, given as consecutive parts (header and data are not copied together first). */
@@ -42,6 +48,10 @@ export class ReplyBatcher {
     const data = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.bytes);
     this.parts = [];
     this.bytes = 0;
-    if (!this.writable.writableEnded && !this.writable.write(data)) this.onBackpressure();
+    if (this.writable.writableEnded) return;
+    this.socket?.cork();
+    const accepted = this.writable.write(data);
+    this.socket?.uncork();
+    if (!accepted) this.onBackpressure();
   }
 }

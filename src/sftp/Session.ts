@@ -19,6 +19,8 @@ export interface SessionTransport {
   writable: Writable;
   /** Ends the transport (the session is over, or the peer broke the protocol). */
   close(): void;
+  /** The byte stream carrying `writable` (the SSH connection's socket), corked while a batch of replies is written. */
+  socket?: Writable;
 }
 
 export interface SessionOptions {
@@ -83,7 +85,7 @@ export class Session extends EventEmitter {
     this.ref = newSessionRef(options.peer);
     this.logger = options.logger ?? silentLogger;
     this.framer = new PacketFramer(this.limits.maxPacketLength);
-    this.replies = new ReplyBatcher(transport.writable, () => (this.outputBlocked = true));
+    this.replies = new ReplyBatcher(transport.writable, () => (this.outputBlocked = true), undefined, transport.socket);
     const readOnly = si.fs.isReadOnly;
     const offered = (options.extensions ?? builtinExtensions).filter((ext) => ext.isAvailable(si.fs) && !(readOnly && ext.writes));
     this.extensions = new Map(offered.map((ext) => [ext.name, ext]));

@@ -260,6 +260,14 @@ export class BaseSFTPServer extends EventEmitter {
     // reply waits for the client's delayed ACK (40 ms) before it is sent.
     // (ssh2's server-side Connection has setNoDelay; @types/ssh2 lists it only for the client.)
     (client as ssh2.Connection & { setNoDelay(noDelay: boolean): void }).setNoDelay(true);
+    // ssh2 writes each SSH packet with its own socket.write; a window adjust from the client
+    // releases up to a window of queued channel data in ssh2's 'data' handler. Corked for that
+    // turn, the packets leave in one writev instead of one syscall each. (Replies are corked in
+    // ReplyBatcher.) Uncorking on nextTick runs after every 'data' listener, even a throwing one.
+    socket?.prependListener('data', () => {
+      socket.cork();
+      process.nextTick(() => socket.uncork());
+    });
     const completed: AuthMethod[] = [];
     /** The user the partial successes in `completed` were won for. */
     let completedFor: string | undefined;
@@ -282,7 +290,7 @@ export class BaseSFTPServer extends EventEmitter {
         const channelSession = accept();
         channelSession.on('subsystem', (acceptSubsystem, rejectSubsystem, { name }) => {
           if (name !== 'sftp' || !sessionInfo || this.closing) return rejectSubsystem();
-          this.startSession(acceptSubsystem(), sessionInfo, guard);
+          this.startSession(acceptSubsystem(), sessionInfo, guard, socket);
         });
         channelSession.on('exec', (acceptExec, rejectExec, { command }) => {
           if (!sessionInfo) return rejectExec();
@@ -377,7 +385,7 @@ export class BaseSFTPServer extends EventEmitter {
     }
   }
 
-  private startSession(channel: ssh2.ServerChannel, info: SessionInfo, guard?: ConnectionGuard): void {
+  private startSession(channel: ssh2.ServerChannel, info: SessionInfo, guard?: ConnectionGuard, socket?: Socket): void {
     // The channel buffers what the client sends until the Session attaches its reader.
     Promise.resolve()
       .then(() => this.getFS(info))
@@ -386,7 +394,7 @@ export class BaseSFTPServer extends EventEmitter {
         const throttled = this.defence.throttle(fs, info.username, this.getBandwidthLimit(info));
         try {
           const si = this.createServerInterface(throttled.fs, info);
-          session = new Session({ readable: channel, writable: channel, close: () => channel.end() }, si, {
+          session = new Session({ readable: channel, writable: channel, close: () => channel.end(), socket }, si, {
             limits: this.options.limits,
             logger: this.logger,
             peer: { server: this, username: info.username, clientAddress: info.clientAddress, clientPort: info.clientPort },
