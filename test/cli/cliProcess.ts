@@ -78,6 +78,8 @@ export interface RunningCLI {
   stop(signal?: NodeJS.Signals): Promise<Exited>;
   /** Sends a signal without waiting for anything (SIGHUP, or SIGTERM while a transfer runs). */
   kill(signal: NodeJS.Signals): void;
+  /** Waits for the process to exit by itself (after a signal already sent): sends nothing. */
+  exited(): Promise<Exited>;
 }
 
 /**
@@ -140,7 +142,18 @@ async function waitUntilListening(child: ChildProcess): Promise<RunningCLI> {
     exited.then((result) => fail(new Error(`server process exited (code ${result.code}) before listening; stderr:\n${result.stderr}`)), fail);
   });
   const fingerprints = [...output.stderr.matchAll(/host key (\S+ SHA256:[^\s"]+)/g)].map((match) => match[1]!);
-  return { port, fingerprints, stderr: () => output.stderr, stop, kill: (signal) => void child.kill(signal) };
+  const exitedByItself = () =>
+    new Promise<Exited>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`${child.spawnfile} did not exit by itself within ${EXIT_TIMEOUT_MS} ms`));
+      }, EXIT_TIMEOUT_MS);
+      exited.then((result) => {
+        clearTimeout(timer);
+        resolve(result);
+      }, reject);
+    });
+  return { port, fingerprints, stderr: () => output.stderr, stop, kill: (signal) => void child.kill(signal), exited: exitedByItself };
 }
 
 /**
