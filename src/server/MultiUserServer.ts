@@ -225,14 +225,15 @@ export class MultiUserServer extends BaseSFTPServer {
 
   /** Home and mounts composed, then the user's permissions and read-only flag. */
   private async buildUserFS(user: UserAccount, leases: BackendLease[]): Promise<FS> {
-    const home = user.home !== undefined ? await this.lease(backendKey(user.name, user.home), { spec: user.home, flags: {} }, leases) : undefined;
+    const flags = { 'atomic-uploads': this.config.atomicUploads };
+    const home = user.home !== undefined ? await this.lease(backendKey(user.name, user.home), { spec: user.home, flags }, leases) : undefined;
     let fs: FS;
     if (user.mounts.length === 0) fs = home!;
     else {
       const table = new Map<string, FS>();
       if (home) table.set('/', home);
       for (const mount of user.mounts) {
-        const mounted = await this.lease(backendKey(user.name, mount.backend), { spec: mount.backend, flags: {} }, leases);
+        const mounted = await this.lease(backendKey(user.name, mount.backend), { spec: mount.backend, flags }, leases);
         table.set(mount.point, mount.readOnly ? new ReadOnlyFS(mounted) : mounted);
       }
       fs = new MountFS(table);

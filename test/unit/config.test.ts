@@ -97,6 +97,13 @@ users:
     ]) assert.match(message, expected);
   });
 
+  it('publishes local uploads atomically unless atomicUploads is false', () => {
+    const user = { users: { a: { authorizedKeys: [keyLine()], home: 'memory:' } } };
+    assert.equal(parseConfig(user).atomicUploads, true);
+    assert.equal(parseConfig({ ...user, atomicUploads: false }).atomicUploads, false);
+    assert.throws(() => parseConfig({ ...user, atomicUploads: 'yes' }, 't.yaml'), /atomicUploads/);
+  });
+
   it('refuses plain-text passwords unless allowPlaintextPasswords is set', () => {
     assert.match(refusal({ users: { a: { password: 'pw', home: 'memory:' } } }), /users\.a\.password: plain-text passwords are refused/);
     const config = parseConfig({ allowPlaintextPasswords: true, users: { a: { password: 'pw', home: 'memory:' } } });

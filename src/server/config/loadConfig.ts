@@ -46,6 +46,8 @@ export interface UserAccount {
 /** A validated config: the users by name. */
 export interface ServerConfig {
   users: ReadonlyMap<string, UserAccount>;
+  /** Local folders publish uploads only once complete (see the config key). */
+  atomicUploads: boolean;
   /** Where it came from, for logs. */
   source: string;
 }
@@ -127,7 +129,7 @@ export function parseConfig(data: unknown, source = 'config', baseDir = process.
   if (!result.success) throw new ConfigError(`${source} is not a valid config:\n${describeIssues(result.error.issues)}`);
   const users = new Map<string, UserAccount>();
   for (const [name, entry] of Object.entries(result.data.users)) users.set(name, toAccount(name, entry, source, baseDir));
-  return { users, source };
+  return { users, source, atomicUploads: result.data.atomicUploads ?? true };
 }
 
 /** Parses config text: JSON for a `.json` file, YAML otherwise (YAML also reads JSON). */

@@ -74,6 +74,13 @@ export const configSchema = z
   .strictObject({
     /** Allow `password:` in plain text (for tests and throwaway setups only). */
     allowPlaintextPasswords: z.boolean().optional(),
+    /**
+     * Local folders publish an upload only when it completes (written under a
+     * hidden name, renamed into place, deleted if cut off). Default true: a
+     * production server never shows a half-written file; false writes in
+     * place as OpenSSH does (and lets `put -a` resume).
+     */
+    atomicUploads: z.boolean().optional(),
     users: z.record(z.string(), userSchema),
   })
   .superRefine((config, ctx) => {
