@@ -11,6 +11,7 @@ import type { SessionLimits } from '../sftp/limits.js';
 import { Session } from '../sftp/Session.js';
 import { SFTPServerInterface } from '../sftp/SFTPServerInterface.js';
 import { AuthResult, type AuthMethod, type PublicKey } from './auth.js';
+import { decideAuthRequest, KEY_ACCEPTABLE, type AuthAttempt, type InteractivePrompter } from './authRequest.js';
 import { defaultExecCommands, refuseExec, refuseShell, runExecCommand, type ExecCommands } from './exec.js';
 import { loadHostKeys } from './hostKeys.js';
 
@@ -58,29 +59,7 @@ export interface CloseOptions {
   drainMs?: number;
 }
 
-/** What the auth hooks know of the connection being authenticated. */
-export interface AuthAttempt {
-  clientAddress: string;
-  clientPort: number;
-  /**
-   * Methods that already returned PARTIALLY_SUCCESSFUL for this user on this
-   * connection, in order (a second factor checks the first one passed here).
-   */
-  completedMethods: readonly AuthMethod[];
-}
-
-/** One question of a keyboard-interactive exchange. */
-export interface InteractivePrompt {
-  prompt: string;
-  /** Whether the client shows what is typed (false for secrets). */
-  echo: boolean;
-}
-
-/**
- * Sends keyboard-interactive questions to the client; resolves with its
- * answers, in order. A hook may call it several times (e.g. ask again).
- */
-export type InteractivePrompter = (prompts: InteractivePrompt[], text?: { title?: string; instructions?: string }) => Promise<string[]>;
+export type { AuthAttempt, InteractivePrompt, InteractivePrompter } from './authRequest.js';
 
 /**
  * An SFTP server on ssh2's SSH transport. Authentication is decided by hooks a
@@ -318,23 +297,11 @@ export class BaseSFTPServer extends EventEmitter {
       ctx.reject(allowed);
       return;
     }
-    let result: AuthResult;
-    if (ctx.method === 'none') result = await this.checkAuthNone(username, attempt());
-    else if (ctx.method === 'password') result = await this.checkAuthPassword(username, ctx.password, attempt());
-    else if (ctx.method === 'publickey') {
-      const key: PublicKey = { algorithm: ctx.key.algo, data: ctx.key.data };
-      result = await this.checkAuthPublickey(username, key, attempt());
-      if (result !== AuthResult.FAILED && !ctx.signature) {
-        ctx.accept(); // "this key would do": the client signs and asks again
-        return;
-      }
-      if (result !== AuthResult.FAILED && !verifySignature(ctx)) result = AuthResult.FAILED;
-    } else if (ctx.method === 'keyboard-interactive') {
-      const prompter: InteractivePrompter = (prompts, text = {}) =>
-        new Promise((resolve) => ctx.prompt(prompts, text.title ?? '', text.instructions ?? '', (answers) => resolve(answers ?? [])));
-      result = await this.checkAuthInteractive(username, prompter, attempt());
-    } else result = AuthResult.FAILED;
-
+    const result = await decideAuthRequest(this, ctx, attempt());
+    if (result === KEY_ACCEPTABLE) {
+      ctx.accept(); // "this key would do": the client signs and asks again
+      return;
+    }
     if (authChannel.hasSubscribers) {
       const outcome = result === AuthResult.SUCCESSFUL ? 'success' : result === AuthResult.PARTIALLY_SUCCESSFUL ? 'partial' : 'failure';
       authChannel.publish({ server: this, username, clientAddress: info.ip, clientPort: info.port, method, result: outcome } satisfies AuthEvent);
@@ -423,12 +390,4 @@ export class BaseSFTPServer extends EventEmitter {
         channel.close();
       });
   }
-}
-
-/** Checks a publickey request's signature over the session data. */
-function verifySignature(ctx: ssh2.PublicKeyAuthContext): boolean {
-  const parsed = ssh2.utils.parseKey(ctx.key.data);
-  if (parsed instanceof Error || !ctx.signature || !ctx.blob) return false;
-  const key = Array.isArray(parsed) ? parsed[0]! : parsed;
-  return key.verify(ctx.blob, ctx.signature, ctx.hashAlgo) === true;
 }
