@@ -5,12 +5,13 @@ import { handleCloseChannel, newSessionRef, requestChannel, type HandleCloseEven
 import { publishRequest } from '../observability/requestEvents.js';
 import { builtinExtensions, type Extension, type ExtensionContext } from './extensions.js';
 import { HandleQueue } from './HandleQueue.js';
+import { HandleTable, type HandleEntry, type HandleUsage } from './HandleTable.js';
 import { ReplyBatcher } from './ReplyBatcher.js';
 import { defaultSessionLimits, type SessionLimits } from './limits.js';
 import { MalformedPacket, PacketFramer, PacketReader } from './protocol/codec.js';
 import { PacketType, SFTP_VERSION, StatusCode } from './protocol/constants.js';
 import * as msg from './protocol/messages.js';
-import type { OpenDirectory, OpenFile, SFTPServerInterface } from './SFTPServerInterface.js';
+import type { SFTPServerInterface } from './SFTPServerInterface.js';
 import { SFTPStatusError, translateErrors } from './translateErrors.js';
 
 /** Where a session's bytes come from and go to: an SSH channel, or stdin/stdout. */
@@ -32,22 +33,9 @@ export interface SessionOptions {
   peer?: Omit<SessionRef, 'id'>;
 }
 
-/** What a handle moved, for its `sftp-expose:handle:close` event (counted always: an addition is cheaper than a check). */
-interface HandleUsage {
-  openedAt: number;
-  bytesRead: number;
-  bytesWritten: number;
-  entries: number;
-}
-
-type HandleEntry = HandleUsage &
-  ({ kind: 'file'; open: OpenFile; queue: HandleQueue } | { kind: 'directory'; dir: OpenDirectory; queue: HandleQueue });
-
 /** A reply: one packet, or a packet in consecutive parts (a DATA header and its data). */
 type Reply = Buffer | Buffer[];
 type Handler<T extends msg.RequestType> = (request: msg.RequestOf<T>) => Promise<Reply>;
-
-const HANDLE_BYTES = 4;
 
 /**
  * One SFTP conversation. Requests are worked on concurrently (clients keep
@@ -63,12 +51,9 @@ export class Session extends EventEmitter {
   private readonly logger: Logger;
   private readonly framer: PacketFramer;
   private readonly replies: ReplyBatcher;
-  private readonly handles = new Map<number, HandleEntry>();
+  private readonly handles: HandleTable;
   private readonly extensions: Map<string, Extension>;
   private readonly extensionContext: ExtensionContext;
-  private nextHandle = 1;
-  /** OPEN/OPENDIRs past the handle-limit check and not yet in the table. */
-  private opening = 0;
   private initialized = false;
   private closed = false;
   private inFlight = 0;
@@ -82,6 +67,7 @@ export class Session extends EventEmitter {
   constructor(private readonly transport: SessionTransport, readonly si: SFTPServerInterface, options: SessionOptions = {}) {
     super();
     this.limits = { ...defaultSessionLimits, ...options.limits };
+    this.handles = new HandleTable(this.limits.maxOpenHandles);
     this.ref = newSessionRef(options.peer);
     this.logger = options.logger ?? silentLogger;
     this.framer = new PacketFramer(this.limits.maxPacketLength);
@@ -93,7 +79,7 @@ export class Session extends EventEmitter {
       si,
       limits: this.limits,
       withFile: (handle, mode, operation) => {
-        const entry = this.fileEntry(handle);
+        const entry = this.handles.file(handle);
         return entry.queue[mode](() => operation(entry.open));
       },
     };
@@ -139,7 +125,7 @@ export class Session extends EventEmitter {
       this.shutdown('client closed the channel', true);
       return;
     }
-    if (this.draining && this.inFlight === 0 && this.handles.size === 0 && this.opening === 0) {
+    if (this.draining && this.inFlight === 0 && this.handles.busy === 0) {
       this.shutdown('server shutting down', true);
       return;
     }
@@ -210,7 +196,7 @@ export class Session extends EventEmitter {
   }
 
   private readonly handlePath = (handle: Buffer): string | undefined => {
-    const entry = handle.length === HANDLE_BYTES ? this.handles.get(handle.readUInt32BE(0)) : undefined;
+    const entry = this.handles.find(handle);
     return entry && (entry.kind === 'file' ? entry.open.path : entry.dir.path);
   };
 
@@ -251,57 +237,17 @@ export class Session extends EventEmitter {
     this.replies.push(...parts);
   }
 
-  // The handle table.
-
-  private addHandle(entry: HandleEntry): Buffer {
-    const id = this.nextHandle++;
-    this.handles.set(id, entry);
-    const handle = Buffer.allocUnsafe(HANDLE_BYTES);
-    handle.writeUInt32BE(id >>> 0, 0);
-    return handle;
-  }
-
-  private lookupHandle(handle: Buffer): HandleEntry {
-    const entry = handle.length === HANDLE_BYTES ? this.handles.get(handle.readUInt32BE(0)) : undefined;
-    if (!entry) throw new SFTPStatusError(StatusCode.FAILURE, 'Invalid handle');
-    return entry;
-  }
-
-  private fileEntry(handle: Buffer): Extract<HandleEntry, { kind: 'file' }> {
-    const entry = this.lookupHandle(handle);
-    if (entry.kind !== 'file') throw new SFTPStatusError(StatusCode.FAILURE, 'Handle is a directory, not a file');
-    return entry;
-  }
-
-  private directoryEntry(handle: Buffer): Extract<HandleEntry, { kind: 'directory' }> {
-    const entry = this.lookupHandle(handle);
-    if (entry.kind !== 'directory') throw new SFTPStatusError(StatusCode.FAILURE, 'Handle is a file, not a directory');
-    return entry;
-  }
-
   /**
-   * Opens within the handle limit. The slot is held from the check until the
-   * handle is in the table: pipelined OPENs all pass a check of the table
-   * alone before the first of them completes. What opens after the session
-   * has ended is released at once (nothing would ever release it).
+   * Opens within the handle limit (see HandleTable.open). What opens after
+   * the session has ended is released at once (nothing would ever release it).
    */
   private async addHandleWithinLimit(open: () => Promise<HandleEntry>): Promise<Buffer> {
     if (this.draining) throw new SFTPStatusError(StatusCode.FAILURE, 'Server is shutting down');
-    if (this.handles.size + this.opening >= this.limits.maxOpenHandles) {
-      throw new SFTPStatusError(StatusCode.FAILURE, `Too many open handles (limit ${this.limits.maxOpenHandles})`);
-    }
-    this.opening++;
-    let entry: HandleEntry;
-    try {
-      entry = await open();
-    } finally {
-      this.opening--;
-    }
-    if (this.closed) {
-      await (entry.kind === 'file' ? entry.open.file.close() : this.si.closedir(entry.dir));
-      throw new SFTPStatusError(StatusCode.CONNECTION_LOST, 'Session closed');
-    }
-    return this.addHandle(entry);
+    const opened = await this.handles.open(open, () => !this.closed);
+    if ('handle' in opened) return opened.handle;
+    const entry = opened.unwanted;
+    await (entry.kind === 'file' ? entry.open.file.close() : this.si.closedir(entry.dir));
+    throw new SFTPStatusError(StatusCode.CONNECTION_LOST, 'Session closed');
   }
 
   /** One handler per request type: the dispatch table. */
@@ -312,8 +258,7 @@ export class Session extends EventEmitter {
       return msg.encodeHandle(id, handle);
     },
     [PacketType.CLOSE]: async ({ id, handle }) => {
-      const entry = this.lookupHandle(handle);
-      this.handles.delete(handle.readUInt32BE(0));
+      const entry = this.handles.remove(handle);
       try {
         await entry.queue.exclusive(() => (entry.kind === 'file' ? this.si.close(entry.open) : this.si.closedir(entry.dir)));
       } catch (error) {
@@ -324,14 +269,14 @@ export class Session extends EventEmitter {
       return msg.encodeStatus(id, StatusCode.OK);
     },
     [PacketType.READ]: async ({ id, handle, offset, length }) => {
-      const entry = this.fileEntry(handle);
+      const entry = this.handles.file(handle);
       const data = await entry.queue.shared(() => this.si.read(entry.open, offset, Math.min(length, this.limits.maxReadLength)));
       entry.bytesRead += data.length;
       if (data.length === 0) return msg.encodeStatus(id, StatusCode.EOF);
       return [msg.encodeDataHeader(id, data.length), data];
     },
     [PacketType.WRITE]: async ({ id, handle, offset, data }) => {
-      const entry = this.fileEntry(handle);
+      const entry = this.handles.file(handle);
       if (data.length > this.limits.maxWriteLength) {
         throw new SFTPStatusError(StatusCode.FAILURE, `Write of ${data.length} bytes exceeds the limit of ${this.limits.maxWriteLength}`);
       }
@@ -340,11 +285,11 @@ export class Session extends EventEmitter {
       return msg.encodeStatus(id, StatusCode.OK);
     },
     [PacketType.FSTAT]: async ({ id, handle }) => {
-      const entry = this.fileEntry(handle);
+      const entry = this.handles.file(handle);
       return msg.encodeAttrs(id, await entry.queue.shared(() => this.si.fstat(entry.open)));
     },
     [PacketType.FSETSTAT]: async ({ id, handle, attrs }) => {
-      const entry = this.fileEntry(handle);
+      const entry = this.handles.file(handle);
       await entry.queue.exclusive(() => this.si.fsetstat(entry.open, attrs));
       return msg.encodeStatus(id, StatusCode.OK);
     },
@@ -354,7 +299,7 @@ export class Session extends EventEmitter {
       return msg.encodeHandle(id, handle);
     },
     [PacketType.READDIR]: async ({ id, handle }) => {
-      const entry = this.directoryEntry(handle);
+      const entry = this.handles.directory(handle);
       const budget = { maxEntries: this.limits.readdirMaxEntries, maxBytes: this.limits.maxPacketLength - 1024 };
       const batch = await entry.queue.exclusive(() => this.si.readdir(entry.dir, budget));
       entry.entries += batch.length;
@@ -401,8 +346,7 @@ export class Session extends EventEmitter {
       this.replies.flush();
       this.transport.close();
     }
-    const entries = [...this.handles.values()];
-    this.handles.clear();
+    const entries = this.handles.takeAll();
     const released = entries.map((entry) =>
       entry.queue.idle().then(async () => {
         if (entry.kind === 'directory') {
