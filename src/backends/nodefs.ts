@@ -13,8 +13,9 @@ import {
 } from '../fs/errors.js';
 import { basename, dirname, isInside, normalizePath } from '../fs/path.js';
 import type { DirEntry, FileHandle, HashAlgorithm, OpenFlags, SetAttributes, StatVFS, Stats } from '../fs/types.js';
-import type { NodeDirName, NodeFSLike, NodePromisesLike, NodeStatFsLike, NodeStatsLike } from './nodefs/fsLike.js';
+import type { NodeFSLike, NodePromisesLike, NodeStatFsLike } from './nodefs/fsLike.js';
 import { AtomicUpload, partialUploadPath } from './nodefs/atomicUpload.js';
+import { listDirectory } from './nodefs/listing.js';
 import { Syscalls } from './nodefs/syscalls.js';
 import { NodeFileHandle, S_IFDIR, S_IFLNK, S_IFREG, applyAttributes, errno, kindOf, statsFromNode } from './nodefs/handle.js';
 
@@ -38,18 +39,8 @@ export interface NodeFSOptions {
   atomicUploads?: boolean;
 }
 
-/** How many entries of a listing are lstat'ed concurrently: enough to overlap I/O, few enough to stay lazy. */
-const LISTDIR_BATCH = 32;
-/** Entries Node's `Dir` reads per readdir(3) batch; small values make iteration itself the bottleneck. */
-const DIR_BUFFER = 128;
 /** Chunk size when hashing: large reads keep the syscall count low. */
 const HASH_CHUNK = 256 * 1024;
-
-function nameOf(entry: NodeDirName): string {
-  if (typeof entry === 'string') return entry;
-  if (Buffer.isBuffer(entry)) return entry.toString();
-  return String(entry.name);
-}
 
 /**
  * Exposes any object with Node's `fs.promises` API as an FS: the real
@@ -167,75 +158,7 @@ export class NodeFS extends FS {
   }
 
   async *listdir(path: string): AsyncIterable<DirEntry> {
-    const host = await this.hostPath(path, true);
-    // One batch is lstat'ed while the next batch's names are read: two batches in flight at most.
-    let pending: Promise<DirEntry[]> | undefined;
-    let batch: string[] = [];
-    for await (const name of this.directoryNames(host, path)) {
-      batch.push(name);
-      if (batch.length < LISTDIR_BATCH) continue;
-      const next = this.lstatBatch(host, path, batch);
-      // Handled when awaited below; the no-op only stops it counting as unhandled meanwhile.
-      next.catch(() => {});
-      batch = [];
-      if (pending) yield* await pending;
-      pending = next;
-    }
-    if (pending) yield* await pending;
-    if (batch.length > 0) yield* await this.lstatBatch(host, path, batch);
-  }
-
-  private async *directoryNames(host: string, path: string): AsyncIterable<string> {
-    const fsp = this.fsp;
-    if (typeof fsp.opendir === 'function') {
-      const dir = await errno(path, fsp.opendir(host, { bufferSize: DIR_BUFFER }));
-      const iterator = dir[Symbol.asyncIterator]();
-      try {
-        for (;;) {
-          const next = await errno(path, iterator.next());
-          if (next.done) return;
-          yield nameOf(next.value);
-        }
-      } finally {
-        // Closes the Dir when the consumer stops early; a second close after exhaustion is refused, hence the catch.
-        await iterator.return?.().catch(() => {});
-      }
-    }
-    for (const entry of await errno(path, fsp.readdir(host))) yield nameOf(entry);
-  }
-
-  /**
-   * Stats one batch of listed names. An async lstat costs a threadpool round
-   * trip of some 15-20 µs; the syscall itself, on a cached local directory,
-   * 1-3 µs. So while the FS's sync guard allows (see Syscalls), a batch is
-   * stat'ed synchronously (a 32-entry batch blocks the event loop for well
-   * under a millisecond), else with concurrent async calls, which never block.
-   */
-  private async lstatBatch(host: string, path: string, names: string[]): Promise<DirEntry[]> {
-    const prefix = host.endsWith('/') ? host : host + '/';
-    const missingIsGone = (name: string) => (err: unknown) => {
-      // Removed between the listing and the lstat: it is simply no longer there.
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw fromErrno(err, path === '/' ? `/${name}` : `${path}/${name}`);
-    };
-    let stats: Array<Stats | undefined>;
-    const lstatNow = this.sys.lstatNowOrUndefined();
-    if (lstatNow) {
-      stats = names.map((name) => {
-        try {
-          return statsFromNode(lstatNow(prefix + name));
-        } catch (err) {
-          return missingIsGone(name)(err);
-        }
-      });
-    } else {
-      stats = await Promise.all(names.map((name) => this.sys.lstat(prefix + name).then(statsFromNode, missingIsGone(name))));
-    }
-    const entries: DirEntry[] = [];
-    names.forEach((name, i) => {
-      if (stats[i]) entries.push({ name, stats: stats[i] });
-    });
-    return entries;
+    yield* listDirectory(this.fsp, this.sys, await this.hostPath(path, true), path);
   }
 
   async stat(path: string): Promise<Stats> {
