@@ -1,7 +1,8 @@
 import { PermissionDenied, ResourceNotFound } from '../errors.js';
-import { FS } from '../FS.js';
+import type { FS } from '../FS.js';
 import { isInside, normalizePath, splitPath } from '../path.js';
-import type { DirEntry, FileHandle, HashAlgorithm, OpenFlags, SetAttributes, StatVFS, Stats } from '../types.js';
+import type { DirEntry, FileHandle, HashAlgorithm, OpenFlags, SetAttributes, StatVFS } from '../types.js';
+import { WrapFileHandle, WrapFS } from './WrapFS.js';
 
 /** What a user may do under a path. */
 export const PERMISSIONS = ['list', 'download', 'upload', 'overwrite', 'delete', 'rename', 'mkdir', 'symlink', 'setstat'] as const;
@@ -16,34 +17,14 @@ interface Rule {
 }
 
 /** An open file: `setstat` on it needs the same permissions as on the path. */
-class PermissionsFileHandle implements FileHandle {
-  fsync?: () => Promise<void>;
-  abort?: () => Promise<void>;
-
-  constructor(private readonly inner: FileHandle, private readonly path: string, private readonly owner: PermissionsFS) {
-    if (inner.fsync) this.fsync = inner.fsync.bind(inner);
-    if (inner.abort) this.abort = inner.abort.bind(inner);
+class PermissionsFileHandle extends WrapFileHandle {
+  constructor(inner: FileHandle, private readonly path: string, private readonly owner: PermissionsFS) {
+    super(inner);
   }
 
-  read(offset: number, length: number): Promise<Buffer> {
-    return this.inner.read(offset, length);
-  }
-
-  write(offset: number, data: Buffer): Promise<void> {
-    return this.inner.write(offset, data);
-  }
-
-  stat(): Promise<Stats> {
-    return this.inner.stat();
-  }
-
-  async setstat(attrs: SetAttributes): Promise<void> {
+  override async setstat(attrs: SetAttributes): Promise<void> {
     this.owner.requireForSetstat(this.path, attrs);
     return this.inner.setstat(attrs);
-  }
-
-  close(): Promise<void> {
-    return this.inner.close();
   }
 }
 
@@ -70,12 +51,12 @@ class PermissionsFileHandle implements FileHandle {
  * const fs = new PermissionsFS(inner, { '/': ['list', 'download'], '/incoming': ['list', 'upload', 'mkdir'] });
  * ```
  */
-export class PermissionsFS extends FS {
+export class PermissionsFS extends WrapFS {
   /** Rules, longest path first, so the first match is the most specific. */
   private readonly rules: Rule[];
 
-  constructor(readonly inner: FS, rules: PermissionRules) {
-    super();
+  constructor(inner: FS, rules: PermissionRules) {
+    super(inner);
     const entries = rules instanceof Map ? [...rules.entries()] : Object.entries(rules as Record<string, ReadonlyArray<Permission | '*'>>);
     this.rules = entries
       .map(([path, granted]) => {
@@ -112,7 +93,6 @@ export class PermissionsFS extends FS {
         return link(target, linkPath);
       };
     }
-    if (typeof inner.accountNames === 'function') this.accountNames = inner.accountNames.bind(inner);
   }
 
   /** The permissions granted at `path` (by the longest matching rule; all when none matches). */
@@ -151,53 +131,33 @@ export class PermissionsFS extends FS {
     }
   }
 
-  override get isReadOnly(): boolean {
-    return this.inner.isReadOnly;
-  }
-
-  async open(path: string, flags: OpenFlags, attrs?: SetAttributes): Promise<FileHandle> {
+  override async open(path: string, flags: OpenFlags, attrs?: SetAttributes): Promise<FileHandle> {
     if (flags.read) this.require(path, 'download');
     if (flags.write || flags.create || flags.truncate || flags.append) await this.requireForWrite(path);
     return new PermissionsFileHandle(await this.inner.open(path, flags, attrs), path, this);
   }
 
-  listdir(path: string): AsyncIterable<DirEntry> {
+  override listdir(path: string): AsyncIterable<DirEntry> {
     this.require(path, 'list');
     return this.inner.listdir(path);
   }
 
-  stat(path: string): Promise<Stats> {
-    return this.inner.stat(path);
-  }
-
-  override lstat(path: string): Promise<Stats> {
-    return this.inner.lstat(path);
-  }
-
-  override readlink(path: string): Promise<string> {
-    return this.inner.readlink(path);
-  }
-
-  override realpath(path: string): Promise<string> {
-    return this.inner.realpath(path);
-  }
-
-  async setstat(path: string, attrs: SetAttributes): Promise<void> {
+  override async setstat(path: string, attrs: SetAttributes): Promise<void> {
     this.requireForSetstat(path, attrs);
     return this.inner.setstat(path, attrs);
   }
 
-  async mkdir(path: string, attrs?: SetAttributes): Promise<void> {
+  override async mkdir(path: string, attrs?: SetAttributes): Promise<void> {
     this.require(path, 'mkdir');
     return this.inner.mkdir(path, attrs);
   }
 
-  async rmdir(path: string): Promise<void> {
+  override async rmdir(path: string): Promise<void> {
     this.require(path, 'delete');
     return this.inner.rmdir(path);
   }
 
-  async remove(path: string): Promise<void> {
+  override async remove(path: string): Promise<void> {
     this.require(path, 'delete');
     return this.inner.remove(path);
   }
@@ -208,7 +168,7 @@ export class PermissionsFS extends FS {
     return this.inner.rename(from, to);
   }
 
-  async posixRename(from: string, to: string): Promise<void> {
+  override async posixRename(from: string, to: string): Promise<void> {
     this.require(from, 'rename');
     this.require(to, 'rename');
     if (!this.permissionsAt(to).has('overwrite') && (await this.existsNoFollow(to))) this.require(to, 'overwrite');
@@ -218,10 +178,5 @@ export class PermissionsFS extends FS {
   override async symlink(target: string, linkPath: string): Promise<void> {
     this.require(linkPath, 'symlink');
     return this.inner.symlink(target, linkPath);
-  }
-
-  /** Closes the inner FS: the wrapper owns what it wraps. */
-  override close(): Promise<void> {
-    return this.inner.close();
   }
 }

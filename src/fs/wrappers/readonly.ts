@@ -1,29 +1,20 @@
 import { ReadOnly } from '../errors.js';
-import { FS } from '../FS.js';
-import type { DirEntry, FileHandle, HashAlgorithm, OpenFlags, SetAttributes, StatVFS, Stats } from '../types.js';
+import type { FS } from '../FS.js';
+import type { FileHandle, OpenFlags, SetAttributes, StatVFS } from '../types.js';
+import { WrapFileHandle, WrapFS } from './WrapFS.js';
 
 /** An open file of a {@link ReadOnlyFS}: reads pass through, changes are refused. */
-class ReadOnlyFileHandle implements FileHandle {
-  constructor(private readonly inner: FileHandle, private readonly path: string) {}
-
-  read(offset: number, length: number): Promise<Buffer> {
-    return this.inner.read(offset, length);
+class ReadOnlyFileHandle extends WrapFileHandle {
+  constructor(inner: FileHandle, private readonly path: string) {
+    super(inner);
   }
 
-  async write(_offset: number, _data: Buffer): Promise<void> {
+  override async write(_offset: number, _data: Buffer): Promise<void> {
     throw new ReadOnly(this.path);
   }
 
-  stat(): Promise<Stats> {
-    return this.inner.stat();
-  }
-
-  async setstat(_attrs: SetAttributes): Promise<void> {
+  override async setstat(_attrs: SetAttributes): Promise<void> {
     throw new ReadOnly(this.path);
-  }
-
-  close(): Promise<void> {
-    return this.inner.close();
   }
 }
 
@@ -48,18 +39,14 @@ function changesFile(flags: OpenFlags): boolean {
  * const fs = new ReadOnlyFS(new LocalFS({ root: '/srv/public' }));
  * ```
  */
-export class ReadOnlyFS extends FS {
-  constructor(readonly inner: FS) {
-    super();
-    // Capabilities are instance properties so they exist exactly when the inner FS has them.
+export class ReadOnlyFS extends WrapFS {
+  constructor(inner: FS) {
+    super(inner);
+    this.copy = undefined;
+    this.link = undefined;
     if (typeof inner.statvfs === 'function') {
       const statvfs = inner.statvfs.bind(inner);
       this.statvfs = async (path: string): Promise<StatVFS> => ({ ...(await statvfs(path)), readOnly: true });
-    }
-    if (typeof inner.accountNames === 'function') this.accountNames = inner.accountNames.bind(inner);
-    if (typeof inner.hash === 'function') {
-      const hash = inner.hash.bind(inner);
-      this.hash = (path: string, algorithm: HashAlgorithm, offset: number, length: number) => hash(path, algorithm, offset, length);
     }
   }
 
@@ -67,44 +54,24 @@ export class ReadOnlyFS extends FS {
     return true;
   }
 
-  async open(path: string, flags: OpenFlags, attrs?: SetAttributes): Promise<FileHandle> {
+  override async open(path: string, flags: OpenFlags, attrs?: SetAttributes): Promise<FileHandle> {
     if (changesFile(flags)) throw new ReadOnly(path);
     return new ReadOnlyFileHandle(await this.inner.open(path, flags, attrs), path);
   }
 
-  listdir(path: string): AsyncIterable<DirEntry> {
-    return this.inner.listdir(path);
-  }
-
-  stat(path: string): Promise<Stats> {
-    return this.inner.stat(path);
-  }
-
-  override lstat(path: string): Promise<Stats> {
-    return this.inner.lstat(path);
-  }
-
-  override readlink(path: string): Promise<string> {
-    return this.inner.readlink(path);
-  }
-
-  override realpath(path: string): Promise<string> {
-    return this.inner.realpath(path);
-  }
-
-  async setstat(path: string, _attrs: SetAttributes): Promise<void> {
+  override async setstat(path: string, _attrs: SetAttributes): Promise<void> {
     throw new ReadOnly(path);
   }
 
-  async mkdir(path: string, _attrs?: SetAttributes): Promise<void> {
+  override async mkdir(path: string, _attrs?: SetAttributes): Promise<void> {
     throw new ReadOnly(path);
   }
 
-  async rmdir(path: string): Promise<void> {
+  override async rmdir(path: string): Promise<void> {
     throw new ReadOnly(path);
   }
 
-  async remove(path: string): Promise<void> {
+  override async remove(path: string): Promise<void> {
     throw new ReadOnly(path);
   }
 
@@ -112,16 +79,11 @@ export class ReadOnlyFS extends FS {
     throw new ReadOnly(from);
   }
 
-  async posixRename(from: string, _to: string): Promise<void> {
+  override async posixRename(from: string, _to: string): Promise<void> {
     throw new ReadOnly(from);
   }
 
   override async symlink(_target: string, linkPath: string): Promise<void> {
     throw new ReadOnly(linkPath);
-  }
-
-  /** Closes the inner FS: the wrapper owns what it wraps. */
-  override close(): Promise<void> {
-    return this.inner.close();
   }
 }

@@ -1,5 +1,6 @@
-import { FS } from '../FS.js';
-import type { DirEntry, FileHandle, OpenFlags, SetAttributes, Stats } from '../types.js';
+import type { FS } from '../FS.js';
+import type { FileHandle, OpenFlags, SetAttributes } from '../types.js';
+import { WrapFileHandle, WrapFS } from './WrapFS.js';
 
 /**
  * Something that paces bytes: resolves once `bytes` may pass. A token bucket
@@ -17,37 +18,21 @@ export interface ThrottleOptions {
 }
 
 /** An open file whose reads and writes wait for their pacer. */
-class ThrottledFileHandle implements FileHandle {
-  fsync?: () => Promise<void>;
-  abort?: () => Promise<void>;
-
-  constructor(private readonly inner: FileHandle, private readonly pace: ThrottleOptions) {
-    if (typeof inner.fsync === 'function') this.fsync = inner.fsync.bind(inner);
-    if (typeof inner.abort === 'function') this.abort = inner.abort.bind(inner);
+class ThrottledFileHandle extends WrapFileHandle {
+  constructor(inner: FileHandle, private readonly pace: ThrottleOptions) {
+    super(inner);
   }
 
-  async read(offset: number, length: number): Promise<Buffer> {
+  override async read(offset: number, length: number): Promise<Buffer> {
     const data = await this.inner.read(offset, length);
     // Paced after the read: only bytes that exist are charged (a short read at EOF costs little).
     if (this.pace.read && data.length > 0) await this.pace.read(data.length);
     return data;
   }
 
-  async write(offset: number, data: Buffer): Promise<void> {
+  override async write(offset: number, data: Buffer): Promise<void> {
     if (this.pace.write && data.length > 0) await this.pace.write(data.length);
     return this.inner.write(offset, data);
-  }
-
-  stat(): Promise<Stats> {
-    return this.inner.stat();
-  }
-
-  setstat(attrs: SetAttributes): Promise<void> {
-    return this.inner.setstat(attrs);
-  }
-
-  close(): Promise<void> {
-    return this.inner.close();
   }
 }
 
@@ -63,73 +48,12 @@ class ThrottledFileHandle implements FileHandle {
  * const fs = new ThrottledFS(inner, { read: (n) => bucket.take(n) });
  * ```
  */
-export class ThrottledFS extends FS {
-  constructor(readonly inner: FS, private readonly pace: ThrottleOptions) {
-    super();
-    for (const capability of ['statvfs', 'hash', 'copy', 'link', 'accountNames'] as const) {
-      const method = inner[capability];
-      if (typeof method === 'function') (this as Record<typeof capability, unknown>)[capability] = method.bind(inner);
-    }
+export class ThrottledFS extends WrapFS {
+  constructor(inner: FS, private readonly pace: ThrottleOptions) {
+    super(inner);
   }
 
-  override get isReadOnly(): boolean {
-    return this.inner.isReadOnly;
-  }
-
-  async open(path: string, flags: OpenFlags, attrs?: SetAttributes): Promise<FileHandle> {
+  override async open(path: string, flags: OpenFlags, attrs?: SetAttributes): Promise<FileHandle> {
     return new ThrottledFileHandle(await this.inner.open(path, flags, attrs), this.pace);
-  }
-
-  listdir(path: string): AsyncIterable<DirEntry> {
-    return this.inner.listdir(path);
-  }
-
-  stat(path: string): Promise<Stats> {
-    return this.inner.stat(path);
-  }
-
-  override lstat(path: string): Promise<Stats> {
-    return this.inner.lstat(path);
-  }
-
-  setstat(path: string, attrs: SetAttributes): Promise<void> {
-    return this.inner.setstat(path, attrs);
-  }
-
-  mkdir(path: string, attrs?: SetAttributes): Promise<void> {
-    return this.inner.mkdir(path, attrs);
-  }
-
-  rmdir(path: string): Promise<void> {
-    return this.inner.rmdir(path);
-  }
-
-  remove(path: string): Promise<void> {
-    return this.inner.remove(path);
-  }
-
-  override rename(from: string, to: string): Promise<void> {
-    return this.inner.rename(from, to);
-  }
-
-  posixRename(from: string, to: string): Promise<void> {
-    return this.inner.posixRename(from, to);
-  }
-
-  override symlink(target: string, linkPath: string): Promise<void> {
-    return this.inner.symlink(target, linkPath);
-  }
-
-  override readlink(path: string): Promise<string> {
-    return this.inner.readlink(path);
-  }
-
-  override realpath(path: string): Promise<string> {
-    return this.inner.realpath(path);
-  }
-
-  /** Closes the inner FS: the wrapper owns what it wraps, as the other wrappers do. */
-  override close(): Promise<void> {
-    return this.inner.close();
   }
 }
