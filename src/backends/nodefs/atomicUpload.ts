@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import { fromErrno } from '../../fs/errors.js';
-import type { FileHandle, SetAttributes, Stats } from '../../fs/types.js';
+import type { FileHandle } from '../../fs/types.js';
+import { WrapFileHandle } from '../../fs/wrappers/WrapFS.js';
 
 /** What an atomic upload needs of the filesystem underneath: host-path rename and unlink. */
 export interface PublishOps {
@@ -25,38 +26,21 @@ export function partialUploadPath(target: string): string {
  * shutdown deadline passes) is deleted, never left half-written under the
  * name a downstream process watches.
  */
-export class AtomicUpload implements FileHandle {
-  readonly fsync?: () => Promise<void>;
+export class AtomicUpload extends WrapFileHandle {
   private finished = false;
 
   constructor(
-    private readonly inner: FileHandle,
+    inner: FileHandle,
     private readonly partialHost: string,
     private readonly targetHost: string,
     private readonly path: string,
     private readonly ops: PublishOps,
   ) {
-    if (inner.fsync) this.fsync = () => inner.fsync!();
-  }
-
-  read(offset: number, length: number): Promise<Buffer> {
-    return this.inner.read(offset, length);
-  }
-
-  write(offset: number, data: Buffer): Promise<void> {
-    return this.inner.write(offset, data);
-  }
-
-  stat(): Promise<Stats> {
-    return this.inner.stat();
-  }
-
-  setstat(attrs: SetAttributes): Promise<void> {
-    return this.inner.setstat(attrs);
+    super(inner);
   }
 
   /** Flushes, then publishes under the real name; on any failure the partial file is removed. */
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     if (this.finished) return;
     this.finished = true;
     try {
@@ -69,10 +53,10 @@ export class AtomicUpload implements FileHandle {
   }
 
   /** Discards the upload: the real name keeps what it had before. */
-  async abort(): Promise<void> {
+  override readonly abort = async (): Promise<void> => {
     if (this.finished) return;
     this.finished = true;
     await this.inner.close().catch(() => {});
     await this.ops.unlink(this.partialHost).catch(() => {});
-  }
+  };
 }
