@@ -13,22 +13,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { AuthResult, BaseSFTPServer, S3FS, isKeyAllowed, parseAuthorizedKeys, type AuthMethod, type FS, type PublicKey } from '../src/index.js';
-
-/** Lets in any user holding one of the authorized keys (the bench's only client key). */
-class BenchS3SFTPServer extends BaseSFTPServer {
-  constructor(fs: FS, hostKey: string, private readonly authorized: PublicKey[]) {
-    super({ fs, hostKeys: [hostKey] });
-  }
-
-  override getAllowedAuths(): AuthMethod[] {
-    return ['publickey'];
-  }
-
-  override checkAuthPublickey(_username: string, key: PublicKey): AuthResult {
-    return isKeyAllowed(this.authorized, key) ? AuthResult.SUCCESSFUL : AuthResult.FAILED;
-  }
-}
+import { S3FS, parseAuthorizedKeys } from '../src/index.js';
+import { BenchSFTPServer } from './benchServer.js';
 
 const { values } = parseArgs({
   options: {
@@ -58,7 +44,7 @@ const fs = new S3FS({
   credentials: { accessKeyId: values['access-key-id']!, secretAccessKey: values['secret-access-key']! },
 });
 const keys = parseAuthorizedKeys(readFileSync(values['authorized-keys'], 'utf8'));
-const server = new BenchS3SFTPServer(fs, values['host-key'], keys);
+const server = new BenchSFTPServer(fs, values['host-key'], keys);
 const { port } = await server.listen(Number(values.port), values.host);
 const stop = () => {
   server

@@ -19,22 +19,8 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { serveWithWorkers } from '../src/cluster/serveWithWorkers.js';
 import { createStderrLogger } from '../src/logger.js';
-import { AuthResult, BaseSFTPServer, LocalFS, MemoryFS, isKeyAllowed, parseAuthorizedKeys, type AuthMethod, type FS, type PublicKey } from '../src/index.js';
-
-/** Lets in any user holding one of the authorized keys (the bench's only client key). */
-class BenchSFTPServer extends BaseSFTPServer {
-  constructor(fs: FS, hostKey: string, private readonly authorized: PublicKey[]) {
-    super({ fs, hostKeys: [hostKey] });
-  }
-
-  override getAllowedAuths(): AuthMethod[] {
-    return ['publickey'];
-  }
-
-  override checkAuthPublickey(_username: string, key: PublicKey): AuthResult {
-    return isKeyAllowed(this.authorized, key) ? AuthResult.SUCCESSFUL : AuthResult.FAILED;
-  }
-}
+import { LocalFS, MemoryFS, parseAuthorizedKeys, type FS } from '../src/index.js';
+import { BenchSFTPServer } from './benchServer.js';
 
 const { values } = parseArgs({
   options: {
