@@ -91,10 +91,6 @@ export interface FileHandle {
   abort?(): Promise<void>;
 }
 
-export function isDirectory(stats: Stats): boolean {
-  return stats.type === 'directory';
-}
-
 export function parseOpenFlags(spec: string): OpenFlags {
   // Node-style flag strings ('r', 'w', 'a+', 'wx' ...) for convenience in tests and examples.
   const flags: OpenFlags = { read: false, write: false, append: false, create: false, truncate: false, exclusive: false };

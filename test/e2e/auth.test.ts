@@ -7,21 +7,10 @@ import { AuthResult, isKeyAllowed, safeEqual, type AuthMethod, type PublicKey } 
 import { BaseSFTPServer, type AuthAttempt, type SessionInfo } from '../../src/ssh/BaseSFTPServer.js';
 import { clientKey } from '../helpers/keys.js';
 import { requireTool } from '../helpers/requireTool.js';
-import { connectClient, connectSsh2, endClient, type Ssh2Auth } from '../helpers/ssh2Client.js';
+import { canLogIn, connectSsh2 } from '../helpers/ssh2Client.js';
 import { startTestServer, TEST_USER, type TestServer } from '../helpers/testServer.js';
 
 const skip = requireTool('ssh-keygen');
-
-/** Logs in and out again; resolves true when the server let the client in. */
-async function canLogIn(port: number, auth: Ssh2Auth): Promise<boolean> {
-  try {
-    await endClient(await connectClient(port, auth));
-    return true;
-  } catch (error) {
-    assert.match((error as Error).message, /authentication methods failed/i, 'refused by authentication, not by something else');
-    return false;
-  }
-}
 
 /** Tries exactly the given methods in order, recording what the server answered before each next try. */
 function scriptedAuth(methods: AnyAuthMethod[]) {

@@ -11,22 +11,12 @@ import { parseConfig } from '../../src/server/config/loadConfig.js';
 import { MultiUserServer } from '../../src/server/MultiUserServer.js';
 import { clientKey } from '../helpers/keys.js';
 import { requireTool } from '../helpers/requireTool.js';
-import { connectClient, connectSsh2, endClient, type Ssh2Auth } from '../helpers/ssh2Client.js';
+import { canLogIn, connectSsh2 } from '../helpers/ssh2Client.js';
 import { makeTempDir } from '../helpers/tempDir.js';
 import { startTestServer, type TestServer } from '../helpers/testServer.js';
 
 const skip = requireTool('ssh-keygen');
 const FIXTURE = fileURLToPath(new URL('../fixtures/authProxy.mjs', import.meta.url));
-
-async function canLogIn(port: number, auth: Ssh2Auth): Promise<boolean> {
-  try {
-    await endClient(await connectClient(port, auth));
-    return true;
-  } catch (error) {
-    assert.match((error as Error).message, /authentication methods failed/i);
-    return false;
-  }
-}
 
 /** A logger that keeps warnings, so the tests can read the logged reasons. */
 function recordingLogger(): Logger & { warnings: Array<{ message: string; details?: Record<string, unknown> }> } {

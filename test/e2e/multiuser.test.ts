@@ -12,24 +12,13 @@ import { waitFor } from '../helpers/waitFor.js';
 import { clientKey } from '../helpers/keys.js';
 import { requireTool } from '../helpers/requireTool.js';
 import { runSftpBatch } from '../helpers/sftpBatch.js';
-import { connectClient, connectSsh2, endClient, type Ssh2Auth } from '../helpers/ssh2Client.js';
+import { canLogIn, connectSsh2 } from '../helpers/ssh2Client.js';
 import { makeTempDir } from '../helpers/tempDir.js';
 import { startTestServer, type TestServer } from '../helpers/testServer.js';
 
 const skip = requireTool('sftp') || requireTool('ssh-keygen');
 
 const keyLine = (name: string) => `ssh-ed25519 ${clientKey(name).publicKey.data.toString('base64')} ${name}@test`;
-
-/** Logs in and out; true when the server let the client in (false only for an authentication refusal). */
-async function canLogIn(port: number, auth: Ssh2Auth): Promise<boolean> {
-  try {
-    await endClient(await connectClient(port, auth));
-    return true;
-  } catch (error) {
-    assert.match((error as Error).message, /authentication methods failed/i);
-    return false;
-  }
-}
 
 describe('MultiUserServer: users from a config, with real clients', { skip }, () => {
   const dir = makeTempDir();

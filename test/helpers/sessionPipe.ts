@@ -1,3 +1,4 @@
+import { after } from 'node:test';
 import { PassThrough } from 'node:stream';
 import type { FS } from '../../src/fs/FS.js';
 import { PacketFramer } from '../../src/sftp/protocol/codec.js';
@@ -96,4 +97,25 @@ export class SessionPipe {
   end(): void {
     this.toServer.end();
   }
+}
+
+/**
+ * The pipes of one test file: `create` makes one, `start` makes one and
+ * INITializes it; every pipe either made is ended in that file's `after`, so
+ * no session outlives the tests.
+ */
+export function sessionPipes() {
+  const pipes: SessionPipe[] = [];
+  after(() => pipes.forEach((pipe) => pipe.end()));
+  const create = (...args: ConstructorParameters<typeof SessionPipe>): SessionPipe => {
+    const pipe = new SessionPipe(...args);
+    pipes.push(pipe);
+    return pipe;
+  };
+  const start = async (...args: ConstructorParameters<typeof SessionPipe>): Promise<SessionPipe> => {
+    const pipe = create(...args);
+    await pipe.init();
+    return pipe;
+  };
+  return { create, start };
 }

@@ -59,6 +59,21 @@ export function endClient(client: ssh2.Client): Promise<void> {
 }
 
 /** An ssh2 Client logged in and its SFTP channel open. Call `close()` in `after`/`finally`. */
+/**
+ * Logs in and out again; true when the server let the client in, false when
+ * authentication refused it. Any other failure (a reset, a timeout) throws, so
+ * a test of refusal cannot pass because the server was not there at all.
+ */
+export async function canLogIn(port: number, auth: Ssh2Auth): Promise<boolean> {
+  try {
+    await endClient(await connectClient(port, auth));
+    return true;
+  } catch (error) {
+    if (/authentication methods failed/i.test((error as Error).message)) return false;
+    throw error;
+  }
+}
+
 export async function connectSsh2(port: number, auth: Ssh2Auth): Promise<Ssh2Connection> {
   const client = await connectClient(port, auth);
   let sftp: SFTPWrapper;

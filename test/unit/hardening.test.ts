@@ -9,7 +9,7 @@ import { defaultSessionLimits } from '../../src/sftp/limits.js';
 import { PacketWriter } from '../../src/sftp/protocol/codec.js';
 import { OpenFlag, PacketType, StatusCode } from '../../src/sftp/protocol/constants.js';
 import { decodeRequest, encodeRequest } from '../../src/sftp/protocol/messages.js';
-import { SessionPipe } from '../helpers/sessionPipe.js';
+import { SessionPipe, sessionPipes } from '../helpers/sessionPipe.js';
 import { expectReply, type Reply } from '../helpers/sftpReplies.js';
 import { connectClient, connectSsh2, endClient } from '../helpers/ssh2Client.js';
 import { startTestServer, TEST_USER, type TestServer } from '../helpers/testServer.js';
@@ -21,15 +21,8 @@ import { startTestServer, TEST_USER, type TestServer } from '../helpers/testServ
  * the fuzzer (fuzz/) covers the inputs nobody thought of.
  */
 
-const pipes: SessionPipe[] = [];
-after(() => pipes.forEach((pipe) => pipe.end()));
-
-async function startedPipe(...args: ConstructorParameters<typeof SessionPipe>): Promise<SessionPipe> {
-  const pipe = new SessionPipe(...args);
-  pipes.push(pipe);
-  await pipe.init();
-  return pipe;
-}
+const pipes = sessionPipes();
+const startedPipe = pipes.start;
 
 function status(reply: Reply): { code: number; message: string } {
   const { code, message } = expectReply(reply, 'status');
@@ -163,8 +156,7 @@ describe('hardening of one session', () => {
       const healthy = await startedPipe(fs);
       const healthyHandle = await open(healthy, '/f', OpenFlag.READ);
       for (const withInit of [true, false]) {
-        const pipe = new SessionPipe(fs);
-        pipes.push(pipe);
+        const pipe = pipes.create(fs);
         if (withInit) {
           await pipe.init();
           // A few real requests first, so there are handles to leak.

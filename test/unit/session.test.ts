@@ -1,25 +1,18 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { MemoryFS } from '../../src/backends/memory.js';
 import { builtinExtensions } from '../../src/sftp/extensions.js';
 import { OpenFlag, PacketType, StatusCode } from '../../src/sftp/protocol/constants.js';
 import { encodeRequest } from '../../src/sftp/protocol/messages.js';
 import { Gate, InstrumentedFS } from '../helpers/instrumentedFS.js';
-import { SessionPipe } from '../helpers/sessionPipe.js';
+import { SessionPipe, sessionPipes } from '../helpers/sessionPipe.js';
 import { expectReply, type Reply } from '../helpers/sftpReplies.js';
 import { waitFor } from '../helpers/waitFor.js';
 
 const READ_WRITE_CREATE = OpenFlag.READ | OpenFlag.WRITE | OpenFlag.CREAT;
-const pipes: SessionPipe[] = [];
-after(() => pipes.forEach((pipe) => pipe.end()));
-
-async function startedPipe(...args: ConstructorParameters<typeof SessionPipe>): Promise<SessionPipe> {
-  const pipe = new SessionPipe(...args);
-  pipes.push(pipe);
-  await pipe.init();
-  return pipe;
-}
+const pipes = sessionPipes();
+const startedPipe = pipes.start;
 
 async function openFile(pipe: SessionPipe, path: string, pflags = READ_WRITE_CREATE): Promise<Buffer> {
   return expectReply(await pipe.request({ type: PacketType.OPEN, path, pflags, attrs: {} }), 'handle').handle;
@@ -41,8 +34,7 @@ describe('Session', () => {
   describe('start', () => {
     it('answers INIT with VERSION 3 and every built-in extension the FS can do', async () => {
       const fs = new MemoryFS();
-      const pipe = new SessionPipe(fs);
-      pipes.push(pipe);
+      const pipe = pipes.create(fs);
       const version = await pipe.init(6);
       assert.equal(version.version, 3, 'a v6 client is answered with v3');
       const available = builtinExtensions.filter((ext) => ext.isAvailable(fs)).map((ext) => [ext.name, ext.version]);
@@ -56,8 +48,7 @@ describe('Session', () => {
       const [statvfs, hardlink] = ['statvfs@openssh.com', 'hardlink@openssh.com'].map((name) => builtinExtensions.find((ext) => ext.name === name)!);
       const noLinks = new (class extends MemoryFS {})();
       Object.defineProperty(noLinks, 'link', { value: undefined });
-      const pipe = new SessionPipe(noLinks, { extensions: [statvfs!, hardlink!] });
-      pipes.push(pipe);
+      const pipe = pipes.create(noLinks, { extensions: [statvfs!, hardlink!] });
       assert.deepEqual([...(await pipe.init()).extensions.keys()], ['statvfs@openssh.com']);
     });
 
