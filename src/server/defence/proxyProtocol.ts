@@ -91,27 +91,16 @@ function parseV2(data: Buffer): ProxyParseResult {
   // LOCAL: the proxy speaking for itself (health checks); addresses, if any, are ignored.
   if (command === 0) return { status: 'complete', header: { version: 2 }, length };
   const body = data.subarray(16, length);
-  const family = familyProtocol >> 4;
-  if (family === 1) {
-    if (body.length < 12) throw new ProxyProtocolError('PROXY v2 IPv4 header too short');
+  const layout = addressLayouts[familyProtocol >> 4];
+  if (layout) {
+    const { size, name, format } = layout;
+    if (body.length < 2 * size + 4) throw new ProxyProtocolError(`PROXY v2 ${name} header too short`);
     return {
       status: 'complete',
       header: {
         version: 2,
-        source: { address: ipv4(body.subarray(0, 4)), port: body.readUInt16BE(8) },
-        destination: { address: ipv4(body.subarray(4, 8)), port: body.readUInt16BE(10) },
-      },
-      length,
-    };
-  }
-  if (family === 2) {
-    if (body.length < 36) throw new ProxyProtocolError('PROXY v2 IPv6 header too short');
-    return {
-      status: 'complete',
-      header: {
-        version: 2,
-        source: { address: ipv6(body.subarray(0, 16)), port: body.readUInt16BE(32) },
-        destination: { address: ipv6(body.subarray(16, 32)), port: body.readUInt16BE(34) },
+        source: { address: format(body.subarray(0, size)), port: body.readUInt16BE(2 * size) },
+        destination: { address: format(body.subarray(size, 2 * size)), port: body.readUInt16BE(2 * size + 2) },
       },
       length,
     };
@@ -119,6 +108,12 @@ function parseV2(data: Buffer): ProxyParseResult {
   // UNSPEC or AF_UNIX: nothing usable as a client IP; the socket's peer stands.
   return { status: 'complete', header: { version: 2 }, length };
 }
+
+/** PROXY v2 address families with addresses: source and destination address, then source and destination port. */
+const addressLayouts: Record<number, { size: number; name: string; format: (bytes: Buffer) => string }> = {
+  1: { size: 4, name: 'IPv4', format: ipv4 },
+  2: { size: 16, name: 'IPv6', format: ipv6 },
+};
 
 function ipv4(bytes: Buffer): string {
   return [...bytes].join('.');
