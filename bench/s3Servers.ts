@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createInterface } from 'node:readline';
 import { startS3rver, type S3rverInstance } from '../test/helpers/s3rver.js';
 import { spawnServer } from './servers/process.js';
 import type { BenchEnvironment, BenchServer } from './servers/types.js';
+import { readListeningPort } from './servers/sftpExpose.js';
 
 const SERVER_SCRIPT = fileURLToPath(new URL('./s3Server.ts', import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -50,7 +50,7 @@ export async function startS3BenchServers(env: BenchEnvironment, how: 'source' |
   let port: number;
   try {
     // bench/s3Server.ts prints `listening <port>` on stdout; the CLI logs `listening on <host>:<port>` on stderr.
-    port = await listeningPort(how === 'source' ? server.child.stdout! : server.child.stderr!, server.child, 30_000);
+    port = await readListeningPort(how === 'source' ? server.child.stdout! : server.child.stderr!, server.child, 30_000);
   } catch (error) {
     await server.stop();
     await s3.stop();
@@ -74,20 +74,3 @@ export async function startS3BenchServers(env: BenchEnvironment, how: 'source' |
   };
 }
 
-/** Resolves with the port of the first `listening <port>` line the server prints. */
-function listeningPort(stdout: NodeJS.ReadableStream, child: { once(event: 'exit', listener: (code: number | null) => void): unknown }, timeoutMs: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: stdout });
-    const timer = setTimeout(() => reject(new Error(`no "listening" line within ${timeoutMs} ms`)), timeoutMs);
-    lines.on('line', (line) => {
-      const match = /^listening (\d+)$/.exec(line) ?? /"msg":"listening on [^"]*:(\d+)"/.exec(line);
-      if (!match) return;
-      clearTimeout(timer);
-      resolve(Number(match[1]));
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`exited with code ${code}`));
-    });
-  });
-}

@@ -32,12 +32,16 @@ export async function startSftpExpose(env: BenchEnvironment, workers: number, me
   return { name: 'sftp-expose', port, user: 'bench', pid: server.child.pid!, upload, stop: () => server.stop() };
 }
 
-function readListeningPort(stdout: NodeJS.ReadableStream, child: { once(event: 'exit', listener: (code: number | null) => void): unknown }, timeoutMs: number): Promise<number> {
+/**
+ * The port from a bench server's `listening PORT` line (or the CLI's JSON
+ * `listening on host:PORT` log line); rejects when the process exits first.
+ */
+export function readListeningPort(stdout: NodeJS.ReadableStream, child: { once(event: 'exit', listener: (code: number | null) => void): unknown }, timeoutMs: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: stdout });
     const timer = setTimeout(() => reject(new Error(`no "listening" line within ${timeoutMs} ms`)), timeoutMs);
     lines.on('line', (line) => {
-      const match = /^listening (\d+)$/.exec(line);
+      const match = /^listening (\d+)$/.exec(line) ?? /"msg":"listening on [^"]*:(\d+)"/.exec(line);
       if (!match) return;
       clearTimeout(timer);
       resolve(Number(match[1]));
