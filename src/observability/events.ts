@@ -24,6 +24,7 @@ export const channelNames = {
   sessionEnd: 'sftp-expose:session:end',
   auth: 'sftp-expose:auth',
   request: 'sftp-expose:request',
+  dataRequest: 'sftp-expose:request:data',
   handleClose: 'sftp-expose:handle:close',
   ban: 'sftp-expose:ban',
 } as const;
@@ -121,7 +122,10 @@ export interface BanEvent {
 export const sessionStartChannel = diagnostics_channel.channel(channelNames.sessionStart);
 export const sessionEndChannel = diagnostics_channel.channel(channelNames.sessionEnd);
 export const authChannel = diagnostics_channel.channel(channelNames.auth);
+/** Every answered request but READ and WRITE (the access log's feed: nothing per 32 KiB block). */
 export const requestChannel = diagnostics_channel.channel(channelNames.request);
+/** Answered READs and WRITEs, one per block: only what needs per-block detail (metrics) subscribes. */
+export const dataRequestChannel = diagnostics_channel.channel(channelNames.dataRequest);
 export const handleCloseChannel = diagnostics_channel.channel(channelNames.handleClose);
 export const banChannel = diagnostics_channel.channel(channelNames.ban);
 

@@ -3,6 +3,7 @@ import { StatusCode } from '../sftp/protocol/constants.js';
 import {
   authChannel,
   banChannel,
+  dataRequestChannel,
   requestChannel,
   sessionEndChannel,
   sessionStartChannel,
@@ -73,15 +74,17 @@ export class ServerMetrics {
       subscribe<BanEvent>(banChannel, (event) => {
         if (ours(event.server)) bans.inc();
       }),
-      subscribe<RequestEvent>(requestChannel, (event) => {
-        if (!ours(event.session.server)) return;
-        const labels = { operation: event.op, status: statusNames[event.status] ?? String(event.status) };
-        operations.inc(labels);
-        durations.observe(labels, event.durationMs / 1000);
-        if (event.bytes === 0) return;
-        if (event.op === 'read') sent.inc(event.bytes);
-        else if (event.op === 'write') received.inc(event.bytes);
-      }),
+      ...[requestChannel, dataRequestChannel].map((channel) =>
+        subscribe<RequestEvent>(channel, (event) => {
+          if (!ours(event.session.server)) return;
+          const labels = { operation: event.op, status: statusNames[event.status] ?? String(event.status) };
+          operations.inc(labels);
+          durations.observe(labels, event.durationMs / 1000);
+          if (event.bytes === 0) return;
+          if (event.op === 'read') sent.inc(event.bytes);
+          else if (event.op === 'write') received.inc(event.bytes);
+        }),
+      ),
     ];
   }
 

@@ -1,7 +1,7 @@
 import { PacketReader } from '../sftp/protocol/codec.js';
 import { PacketType, StatusCode } from '../sftp/protocol/constants.js';
 import type * as msg from '../sftp/protocol/messages.js';
-import { requestChannel, type RequestEvent, type SessionRef } from './events.js';
+import { dataRequestChannel, requestChannel, type RequestEvent, type SessionRef } from './events.js';
 
 /** Request names for events and metric labels (`open`, `read`...), by packet type. */
 const requestNames: Record<number, string> = Object.fromEntries(
@@ -11,8 +11,13 @@ const requestNames: Record<number, string> = Object.fromEntries(
 /** Extensions whose payload starts with two paths (old, new). */
 const twoPathExtensions = new Set(['posix-rename@openssh.com', 'hardlink@openssh.com']);
 
+/** Where a request's record goes: READ and WRITE on their own channel, so a subscriber to the rest pays nothing per block. */
+export function channelFor(type: number): typeof requestChannel {
+  return type === PacketType.READ || type === PacketType.WRITE ? dataRequestChannel : requestChannel;
+}
+
 /**
- * Publishes the `sftp-expose:request` record of one answered request. Called
+ * Publishes the `sftp-expose:request` (or `:request:data`) record of one answered request. Called
  * by the Session only when the channel has subscribers, so the decoding here
  * (status from the reply, paths from extension payloads) costs nothing otherwise.
  *
@@ -63,7 +68,7 @@ export function publishRequest(
     default:
       event.path = request.path;
   }
-  requestChannel.publish(event);
+  channelFor(request.type).publish(event);
 }
 
 /** A STATUS reply's code; any other reply (HANDLE, DATA, NAME, ATTRS, EXTENDED_REPLY) means OK. */

@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { silentLogger, type Logger } from '../logger.js';
-import { handleCloseChannel, newSessionRef, requestChannel, type HandleCloseEvent, type SessionRef } from '../observability/events.js';
-import { publishRequest } from '../observability/requestEvents.js';
+import { handleCloseChannel, newSessionRef, type HandleCloseEvent, type SessionRef } from '../observability/events.js';
+import { channelFor, publishRequest } from '../observability/requestEvents.js';
 import { builtinExtensions, type Extension, type ExtensionContext } from './extensions.js';
 import { HandleQueue } from './HandleQueue.js';
 import { HandleTable, type HandleEntry, type HandleUsage } from './HandleTable.js';
@@ -154,7 +154,7 @@ export class Session extends EventEmitter {
     this.inFlight++;
     const handler = this.handlers[request.type] as Handler<typeof request.type>;
     // The one instrumentation point: with no subscriber, a request pays for this check only.
-    const startedAt = requestChannel.hasSubscribers ? performance.now() : -1;
+    const startedAt = channelFor(request.type).hasSubscribers ? performance.now() : -1;
     handler(request as never)
       .catch((error: unknown) => {
         const status = translateErrors(error, this.logger);

@@ -114,12 +114,13 @@ describe('operations: access log, metrics, events, signals', () => {
   });
 
   it('publishes auth, session and per-request events to diagnostics_channel subscribers', async () => {
-    const seen = { auth: [] as AuthEvent[], start: [] as SessionStartEvent[], end: [] as SessionEndEvent[], request: [] as RequestEvent[], handle: [] as HandleCloseEvent[] };
+    const seen = { auth: [] as AuthEvent[], start: [] as SessionStartEvent[], end: [] as SessionEndEvent[], request: [] as RequestEvent[], data: [] as RequestEvent[], handle: [] as HandleCloseEvent[] };
     const listeners: Array<[string, (message: unknown) => void]> = [
       [channelNames.auth, (m) => seen.auth.push(m as AuthEvent)],
       [channelNames.sessionStart, (m) => seen.start.push(m as SessionStartEvent)],
       [channelNames.sessionEnd, (m) => seen.end.push(m as SessionEndEvent)],
       [channelNames.request, (m) => seen.request.push(m as RequestEvent)],
+      [channelNames.dataRequest, (m) => seen.data.push(m as RequestEvent)],
       [channelNames.handleClose, (m) => seen.handle.push(m as HandleCloseEvent)],
     ];
     for (const [name, listener] of listeners) diagnostics_channel.subscribe(name, listener);
@@ -152,13 +153,15 @@ describe('operations: access log, metrics, events, signals', () => {
       assert.ok(seen.end[0]!.durationMs > 0);
 
       const requests = seen.request.filter((e) => e.session === session);
-      const bytes = (op: string) => requests.filter((e) => e.op === op).reduce((sum, e) => sum + e.bytes, 0);
+      const blocks = seen.data.filter((e) => e.session === session);
+      assert.ok(requests.every((e) => e.op !== 'read' && e.op !== 'write'), 'READ and WRITE have a channel of their own');
+      const bytes = (op: string) => blocks.filter((e) => e.op === op).reduce((sum, e) => sum + e.bytes, 0);
       assert.equal(bytes('write'), data.length);
       assert.equal(bytes('read'), data.length);
-      assert.ok(requests.every((e) => e.durationMs >= 0));
+      assert.ok([...requests, ...blocks].every((e) => e.durationMs >= 0));
       assert.deepEqual(requests.filter((e) => e.op === 'remove').map((e) => [e.path, e.status]), [['/events.bin', 0]]);
       assert.deepEqual(requests.filter((e) => e.op === 'stat').map((e) => [e.path, e.status]).at(-1), ['/events.bin', 2]);
-      assert.ok(requests.filter((e) => e.op === 'write').every((e) => e.path === '/events.bin'), 'WRITE events name the handle path');
+      assert.ok(blocks.filter((e) => e.op === 'write').every((e) => e.path === '/events.bin'), 'WRITE events name the handle path');
 
       assert.deepEqual(
         seen.handle.filter((e) => e.session === session).map((e) => ({ path: e.path, write: e.write, bytesRead: e.bytesRead, bytesWritten: e.bytesWritten, status: e.status })),
