@@ -33,9 +33,9 @@ export interface MultiUserServerOptions extends BaseSFTPServerOptions {
 }
 
 /** The default opener: no remote backends without the CLI's table. */
-async function openBasicBackend({ spec }: BackendRequest): Promise<FS> {
+async function openBasicBackend({ spec, flags }: BackendRequest): Promise<FS> {
   if (spec.toLowerCase() === 'memory:') return new MemoryFS();
-  if (spec.startsWith('/')) return new LocalFS({ root: spec });
+  if (spec.startsWith('/')) return new LocalFS({ root: spec, atomicUploads: flags['atomic-uploads'] === true });
   throw new Error(`cannot open backend "${spec}": pass openBackend to MultiUserServer for anything but memory: and absolute folders`);
 }
 

@@ -4,6 +4,8 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LocalFS } from '../../src/backends/local.js';
+import { parseConfig } from '../../src/server/config/loadConfig.js';
+import { MultiUserServer } from '../../src/server/MultiUserServer.js';
 import type { Session } from '../../src/sftp/Session.js';
 import { clientKey } from '../helpers/keys.js';
 import { connectSsh2 } from '../helpers/ssh2Client.js';
@@ -11,9 +13,9 @@ import { makeTempDir } from '../helpers/tempDir.js';
 import { startTestServer, TEST_USER, type TestServer } from '../helpers/testServer.js';
 
 /** Starts an upload over real SSH, writes part of it, then drops the connection; resolves once the server has released the session. */
-async function dropMidUpload(server: TestServer, path: string): Promise<void> {
+async function dropMidUpload(server: TestServer, path: string, username = TEST_USER): Promise<void> {
   const sessionStarted = once(server.server, 'session');
-  const connection = await connectSsh2(server.port, { username: TEST_USER, privateKey: clientKey().privateKey });
+  const connection = await connectSsh2(server.port, { username, privateKey: clientKey().privateKey });
   const [session] = (await sessionStarted) as [Session];
   const sessionClosed = once(session, 'close');
   const handle = await connection.p.open(path, 'w');
@@ -42,6 +44,22 @@ describe('uploads cut off by a dropped session', () => {
       await connection.close();
       assert.equal(readFileSync(join(root, 'report.csv'), 'utf8'), 'the new report', 'a completed upload is published');
       assert.deepEqual(readdirSync(root), ['report.csv']);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a --config server publishes atomically by default: its users\' local homes never show a half-written file', async () => {
+    const home = join(served.path, 'config-home');
+    mkdirSync(home);
+    writeFileSync(join(home, 'report.csv'), 'the complete old report');
+    const keyLine = `ssh-ed25519 ${clientKey().publicKey.data.toString('base64')}`;
+    const config = parseConfig({ users: { erin: { authorizedKeys: [keyLine], home } } }, 'test config');
+    const server = await startTestServer({ create: (options) => new MultiUserServer({ ...options, config }) });
+    try {
+      await dropMidUpload(server, '/report.csv', 'erin');
+      assert.equal(readFileSync(join(home, 'report.csv'), 'utf8'), 'the complete old report');
+      assert.deepEqual(readdirSync(home), ['report.csv']);
     } finally {
       await server.close();
     }
