@@ -157,8 +157,9 @@ export class NodeFS extends FS {
     return new NodeFileHandle(handle, path, flags, size);
   }
 
-  async *listdir(path: string): AsyncIterable<DirEntry> {
-    yield* listDirectory(this.fsp, this.sys, await this.hostPath(path, true), path);
+  listdir(path: string): AsyncIterable<DirEntry> {
+    // Not a generator around listDirectory: that would add promise hops to every entry.
+    return listDirectory(this.fsp, this.sys, () => this.hostPath(path, true), path);
   }
 
   async stat(path: string): Promise<Stats> {

@@ -120,6 +120,21 @@ describe('NodeFS synchronous fast path', () => {
     assert.ok(total(counting.async) > 40);
   });
 
+  it('lists a directory of several batches asynchronously once synchronous calls are off, each entry once', async () => {
+    const counting = countingNodeFs('all');
+    const fs = new NodeFS(counting.fs, { root: dir.path });
+    nodeFs.mkdirSync(`${dir.path}/many`);
+    for (let i = 0; i < 300; i++) nodeFs.writeFileSync(`${dir.path}/many/f${i}`, 'x'.repeat(i % 5));
+    // Three slow calls turn the synchronous forms off; the listing then takes the asynchronous path throughout.
+    for (let i = 0; i < 3; i++) await fs.stat('/many');
+    const syncBefore = total(counting.sync);
+    const entries = await fs.listdirAll('/many');
+    assert.equal(total(counting.sync), syncBefore);
+    assert.equal(entries.length, 300);
+    assert.equal(new Set(entries.map((e) => e.name)).size, 300);
+    for (const { name, stats } of entries) assert.equal(stats.size, Number(name.slice(1)) % 5, name);
+  });
+
   it('turns off synchronous reads of a slow file without turning off synchronous metadata', async () => {
     const counting = countingNodeFs(new Set(['readSync']));
     const fs = new NodeFS(counting.fs, { root: dir.path });
@@ -176,6 +191,26 @@ describe('LocalFS over the fast path', () => {
         await fs.writeFile(`/d/f${i}`, 'x');
         await fs.readFile(`/d/f${i}`);
         await assert.rejects(fs.open('/d', parseOpenFlags('r')));
+      }
+      assert.equal(readdirSync('/proc/self/fd').length, openBefore);
+    } finally {
+      dir.remove();
+    }
+  });
+
+  it('closes each listed directory, whether listed to the end or stopped early', async () => {
+    const dir = makeTempDir();
+    try {
+      const fs = new LocalFS({ root: dir.path });
+      await fs.mkdir('/d');
+      // Several batches, so that stopping early leaves names unread.
+      for (let i = 0; i < 300; i++) nodeFs.writeFileSync(`${dir.path}/d/f${i}`, '');
+      const openBefore = readdirSync('/proc/self/fd').length;
+      for (let round = 0; round < 20; round++) {
+        const names = (await fs.listdirAll('/d')).map((entry) => entry.name);
+        assert.equal(new Set(names).size, 300);
+        let seen = 0;
+        for await (const _entry of fs.listdir('/d')) if (++seen === 150) break;
       }
       assert.equal(readdirSync('/proc/self/fd').length, openBefore);
     } finally {
