@@ -10,8 +10,17 @@ const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 /** OpenSSH's cut-off: dates within half of 365 days before now show the time, others the year. */
 const HALF_YEAR_SECONDS = (365 * 24 * 3600) / 2;
 
+const typeIndex: Record<Stats['type'], number> = { file: 0, directory: 1, symlink: 2, other: 3 };
+/** Mode strings by type and permission bits: a directory has few distinct modes, so each is built once. */
+const modeStrings: string[] = [];
+
 function permissionString(stats: Stats): string {
-  const bits = stats.permissions;
+  const bits = stats.permissions & 0o7777;
+  const key = typeIndex[stats.type] * 0o10000 + bits;
+  return (modeStrings[key] ??= buildPermissionString(stats.type, bits));
+}
+
+function buildPermissionString(type: Stats['type'], bits: number): string {
   const triplet = (shift: number, special: number, specialChar: string) => {
     const r = bits & (4 << shift) ? 'r' : '-';
     const w = bits & (2 << shift) ? 'w' : '-';
@@ -19,14 +28,34 @@ function permissionString(stats: Stats): string {
     const x = bits & special ? (executable ? specialChar : specialChar.toUpperCase()) : executable ? 'x' : '-';
     return r + w + x;
   };
-  return typeChar[stats.type] + triplet(6, 0o4000, 's') + triplet(3, 0o2000, 's') + triplet(0, 0o1000, 't');
+  return typeChar[type] + triplet(6, 0o4000, 's') + triplet(3, 0o2000, 's') + triplet(0, 0o1000, 't');
 }
 
+/**
+ * Date columns by whole second and recency. Files listed together often share
+ * their mtime's second (a copy, an unpacked archive), and a local-time Date
+ * per entry was the largest cost of a listing's longnames. Bounded: cleared
+ * when full. (A change of TZ while running is not seen by entries already made.)
+ */
+const dateStrings = new Map<number, string>();
+const DATE_CACHE_SIZE = 4096;
+
 function dateString(mtime: number, now: number): string {
-  const date = new Date(mtime * 1000);
-  const day = String(date.getDate()).padStart(2, ' ');
   // A future date shows the year too (clock skew, bad mtimes), as OpenSSH and ls print it.
   const recent = mtime > now - HALF_YEAR_SECONDS && mtime <= now;
+  const key = Math.floor(mtime) * 2 + (recent ? 1 : 0);
+  let text = dateStrings.get(key);
+  if (text === undefined) {
+    if (dateStrings.size >= DATE_CACHE_SIZE) dateStrings.clear();
+    text = buildDateString(mtime, recent);
+    dateStrings.set(key, text);
+  }
+  return text;
+}
+
+function buildDateString(mtime: number, recent: boolean): string {
+  const date = new Date(mtime * 1000);
+  const day = String(date.getDate()).padStart(2, ' ');
   const tail = recent
     ? `${String(date.getHours()).padStart(2, '0')}:${String(date.getMinutes()).padStart(2, '0')}`
     : ` ${date.getFullYear()}`;

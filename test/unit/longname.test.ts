@@ -36,6 +36,14 @@ describe('formatLongname (OpenSSH ls_file layout)', () => {
     assert.match(at(now)!, /^\d\d:\d\d$/, 'now');
   });
 
+  it('formats the same mtime by its own recency each time (date columns are reused by second)', () => {
+    const mtime = local(2024, 3, 5, 9, 7);
+    assert.match(formatLongname('f', stats({ mtime }), now), / Mar {2}5 09:07 f$/);
+    assert.match(formatLongname('f', stats({ mtime }), now + 2 * HALF_YEAR), / Mar {2}5 {2}2024 f$/);
+    assert.match(formatLongname('f', stats({ mtime: mtime + 60 }), now), / Mar {2}5 09:08 f$/);
+    assert.match(formatLongname('f', stats({ mtime }), now), / Mar {2}5 09:07 f$/);
+  });
+
   it('shows the year for a date in the future, as OpenSSH (and ls) do', () => {
     const future = now + 3600;
     assert.match(formatLongname('f', stats({ mtime: future }), now), / Mar {2}6 {2}2024 f$/);
