@@ -5,6 +5,7 @@ import { isInside, normalizePath } from '../fs/path.js';
 import type { AccountNames } from '../fs/types.js';
 import { systemAccountNames } from './local/systemAccounts.js';
 import { NodeFS } from './nodefs.js';
+import { S_IFLNK, kindOf } from './nodefs/handle.js';
 
 /** Symlinks followed while resolving one path before giving up (Linux's MAXSYMLINKS). */
 const MAX_SYMLINK_HOPS = 40;
@@ -20,9 +21,10 @@ export interface LocalFSOptions {
  * The local disk, rooted at a directory: FS path `/a/b` is `root/a/b`.
  *
  * The root is a jail. The OS follows symlinks, so before each operation the
- * path is resolved (`realpath` of it, or of its nearest existing ancestor and
- * then any dangling link in its last component) and an operation that would
- * land outside the root fails with PermissionDenied. Operations that do not
+ * path is resolved (`realpath` of its parent, or of the parent's nearest
+ * existing ancestor, then the last component followed when it is a symlink,
+ * dangling or not) and an operation that would land outside the root fails
+ * with PermissionDenied. Operations that do not
  * follow a final symlink (lstat, readlink, remove, rmdir, rename, mkdir,
  * symlink, link) check only the parent. The check happens when a file is
  * opened, never per read or write, and the file is then opened by its resolved
@@ -78,9 +80,15 @@ export class LocalFS extends NodeFS {
   protected override async hostPath(path: string, follow: boolean): Promise<string> {
     const host = await super.hostPath(path, follow);
     if (!this.jailed || host === this.root) return host;
-    if (follow) return this.resolveInside(host, path, 0);
     const parent = await this.resolveInside(posix.dirname(host), path, 0);
-    return posix.join(parent, posix.basename(host));
+    const candidate = posix.join(parent, posix.basename(host));
+    if (!follow) return candidate;
+    // Under a real parent, only a symlink as the last component can lead elsewhere. Asking that
+    // (one lstat, no error object when the name is new) is cheaper than realpath of the whole
+    // path, which for a new upload failed, and then had to look again.
+    const last = await this.sys.lstatOrMissing(candidate).catch(() => undefined);
+    if (last === undefined || kindOf(last) !== S_IFLNK) return candidate;
+    return this.resolveInside(candidate, path, 0);
   }
 
   protected override extraOpenFlags(): number {

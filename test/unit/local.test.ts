@@ -83,6 +83,30 @@ describe('LocalFS jail', () => {
     await assert.rejects(stat(join(sandbox, 'outside', 'new.txt')), { code: 'ENOENT' });
   });
 
+  it('follows a chain of links in the last component to its end: refused when the end is outside, used when inside', async () => {
+    const { sandbox: other, root: ownRoot, fs: own } = await makeSandbox();
+    try {
+      // Each hop is inside the root; only the last one leads out.
+      await symlink('to-etc', join(ownRoot, 'hop-etc'));
+      await symlink('dangling-out', join(ownRoot, 'hop-dangling'));
+      await symlink('to-dir', join(ownRoot, 'hop-dir'));
+      await symlink('dir/file.txt', join(ownRoot, 'hop-file'));
+      await assert.rejects(own.stat('/hop-etc'), PermissionDenied);
+      await assert.rejects(own.readFile('/hop-etc/hostname'), PermissionDenied);
+      await assert.rejects(own.writeFile('/hop-dangling', 'escaped'), PermissionDenied);
+      await assert.rejects(own.open('/hop-dangling', parseOpenFlags('a')), PermissionDenied);
+      await assert.rejects(stat(join(other, 'outside', 'new.txt')), { code: 'ENOENT' });
+      assert.equal((await own.readFile('/hop-dir/file.txt')).toString(), 'inside');
+      assert.equal((await own.readFile('/hop-file')).toString(), 'inside');
+      assert.equal((await own.stat('/hop-file')).type, 'file');
+      // O_CREAT|O_EXCL never follows the last component: it fails on the link itself and writes nowhere.
+      await assert.rejects(own.open('/hop-dangling', parseOpenFlags('wx')));
+      await assert.rejects(stat(join(other, 'outside', 'new.txt')), { code: 'ENOENT' });
+    } finally {
+      await rm(other, { recursive: true, force: true });
+    }
+  });
+
   it('refuses realpath of a link that leads outside and copy/hash through it', async () => {
     await assert.rejects(fs.realpath('/to-outside/secret.txt'), PermissionDenied);
     await assert.rejects(fs.hash!('/to-outside/secret.txt', 'sha256', 0, 0), PermissionDenied);
