@@ -135,6 +135,20 @@ describe('NodeFS synchronous fast path', () => {
     for (const { name, stats } of entries) assert.equal(stats.size, Number(name.slice(1)) % 5, name);
   });
 
+  it('turns synchronous listing off when whole batches are slow, though each lstat is under the per-call limit', async () => {
+    // 0.05 ms per lstat, far under the 2 ms a single call may take; a batch of them is not.
+    const counting = countingNodeFs(new Set(['lstatSync']), 0.05);
+    const fs = new NodeFS(counting.fs, { root: dir.path });
+    nodeFs.mkdirSync(`${dir.path}/cold-listing`);
+    for (let i = 0; i < 1000; i++) nodeFs.writeFileSync(`${dir.path}/cold-listing/f${i}`, '');
+    const entries = await fs.listdirAll('/cold-listing');
+    assert.equal(new Set(entries.map((e) => e.name)).size, 1000);
+    const syncLstats = counting.sync.get('lstatSync') ?? 0;
+    // Three slow batches in a row, then the rest asynchronously.
+    assert.ok(syncLstats > 0 && syncLstats <= 3 * 128, `${syncLstats} synchronous lstats`);
+    assert.equal((counting.async.get('promises.lstat') ?? 0) + syncLstats, 1000);
+  });
+
   it('turns off synchronous reads of a slow file without turning off synchronous metadata', async () => {
     const counting = countingNodeFs(new Set(['readSync']));
     const fs = new NodeFS(counting.fs, { root: dir.path });

@@ -30,7 +30,8 @@ interface DirLike extends AsyncIterable<{ name: string | Buffer }> {
  * While the FS's sync guard allows (see Syscalls), a batch is read and
  * lstat'ed synchronously: an async lstat costs a threadpool round trip of some
  * 15-20 µs, the syscall itself on a cached local directory 1-3 µs, and a
- * 128-entry batch blocks the event loop for well under a millisecond. Else
+ * 128-entry batch blocks the event loop for well under a millisecond. The
+ * guard times each batch as one call, so slow batches turn this off. Else
  * one batch is stat'ed with concurrent async calls while the next batch's
  * names are read — two batches in flight at most.
  *
@@ -102,10 +103,14 @@ class DirectoryListing implements AsyncIterableIterator<DirEntry> {
         await this.stop();
         return;
       }
-      const lstatNow = this.statting ? undefined : this.sys.lstatNowOrUndefined();
-      const batch = lstatNow ? names.readSync(LISTDIR_BATCH) : undefined;
-      if (batch) {
-        this.take(lstatSyncBatch(lstatNow!, this.path, prefix, batch));
+      const lstatNow = this.statting ? undefined : this.sys.lstatSyncForBatch();
+      // Names and stats of a batch are timed as one call: a cold directory turns synchronous calls off.
+      const entries = lstatNow && this.sys.metadata.time(() => {
+        const batch = names.readSync(LISTDIR_BATCH);
+        return batch && lstatSyncBatch(lstatNow, this.path, prefix, batch);
+      });
+      if (entries) {
+        this.take(entries);
       } else {
         const next = await names.read(LISTDIR_BATCH);
         const current = this.statting;

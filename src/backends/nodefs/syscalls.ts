@@ -82,11 +82,16 @@ export class Syscalls {
     return this.run(this.metadata, sync, () => this.fsp.lstat(path)).catch(missing);
   }
 
-  /** lstat synchronously when allowed, for listings (undefined: use the async form); the guard times it. */
-  lstatNowOrUndefined(): ((path: string) => NodeStatsLike) | undefined {
+  /**
+   * Synchronous lstat for a listing's batch, when allowed (undefined: use the
+   * async form). Not timed per call: the caller times the whole batch through
+   * `metadata.time`, so that a batch of slow calls (a cold directory, each
+   * lstat under the per-call limit) still counts as slow.
+   */
+  lstatSyncForBatch(): ((path: string) => NodeStatsLike) | undefined {
     const lstatSync = this.sync.lstatSync;
     if (typeof lstatSync !== 'function' || !this.metadata.enabled) return undefined;
-    return (path) => this.metadata.time(() => lstatSync.call(this.sync, path));
+    return (path) => lstatSync.call(this.sync, path);
   }
 
   realpath(path: string): Promise<string> {
