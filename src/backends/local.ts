@@ -80,8 +80,10 @@ export class LocalFS extends NodeFS {
   protected override async hostPath(path: string, follow: boolean): Promise<string> {
     const host = await super.hostPath(path, follow);
     if (!this.jailed || host === this.root) return host;
-    const parent = await this.resolveInside(posix.dirname(host), path, 0);
-    const candidate = posix.join(parent, posix.basename(host));
+    // `host` is normalised and below the root, so its last slash splits it into parent and name.
+    const slash = host.lastIndexOf('/');
+    const parent = await this.resolveInside(host.slice(0, slash), path, 0);
+    const candidate = `${parent === '/' ? '' : parent}/${host.slice(slash + 1)}`;
     if (!follow) return candidate;
     // Under a real parent, only a symlink as the last component can lead elsewhere. Asking that
     // (one lstat, no error object when the name is new) is cheaper than realpath of the whole
