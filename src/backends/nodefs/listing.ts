@@ -4,8 +4,14 @@ import type { NodeDirName, NodePromisesLike } from './fsLike.js';
 import { errno, statsFromNode } from './handle.js';
 import type { Syscalls } from './syscalls.js';
 
-/** How many entries of a listing are lstat'ed together: enough to overlap I/O, few enough to stay lazy. */
-const LISTDIR_BATCH = 128;
+/** Entries lstat'ed in one synchronous batch: under a millisecond on a warm local directory. */
+const SYNC_BATCH = 128;
+/**
+ * Entries lstat'ed concurrently on the async path: enough to overlap I/O, few
+ * enough that the threadpool queue (4 threads, shared by every session) does
+ * not fill with one listing's calls on slow storage.
+ */
+const ASYNC_BATCH = 32;
 /** Entries Node's `Dir` reads per readdir(3) batch; small values make iteration itself the bottleneck. */
 const DIR_BUFFER = 256;
 
@@ -106,13 +112,13 @@ class DirectoryListing implements AsyncIterableIterator<DirEntry> {
       const lstatNow = this.statting ? undefined : this.sys.lstatSyncForBatch();
       // Names and stats of a batch are timed as one call: a cold directory turns synchronous calls off.
       const entries = lstatNow && this.sys.metadata.time(() => {
-        const batch = names.readSync(LISTDIR_BATCH);
+        const batch = names.readSync(SYNC_BATCH);
         return batch && lstatSyncBatch(lstatNow, this.path, prefix, batch);
       });
       if (entries) {
         this.take(entries);
       } else {
-        const next = await names.read(LISTDIR_BATCH);
+        const next = await names.read(ASYNC_BATCH);
         const current = this.statting;
         this.statting = next.length > 0 ? lstatAsyncBatch(this.sys, this.path, prefix, next) : undefined;
         // Handled when awaited on the next round; the no-op only stops it counting as unhandled meanwhile.
