@@ -2,6 +2,7 @@ export * from './FS.js';
 export * from './errors.js';
 export * from './path.js';
 export * from './types.js';
+export * from './readInto.js';
 export * from './wrappers/WrapFS.js';
 export * from './wrappers/readonly.js';
 export * from './wrappers/sub.js';

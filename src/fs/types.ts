@@ -75,6 +75,14 @@ export type HashAlgorithm = 'md5' | 'sha1' | 'sha256' | 'sha512';
 /** An open file. Offsets are absolute; `read` returns an empty buffer at end of file. */
 export interface FileHandle {
   read(offset: number, length: number): Promise<Buffer>;
+  /**
+   * Optional: reads up to `target.length` bytes at `offset` into `target` and
+   * resolves to how many (0 at end of file), with the same checks and the
+   * same short-read rules as `read`. It lets the server read straight into
+   * its reply buffer instead of allocating a buffer per READ and copying it
+   * into the reply. The handle must not keep `target` once the promise settles.
+   */
+  readInto?(target: Buffer, offset: number): Promise<number>;
   write(offset: number, data: Buffer): Promise<void>;
   stat(): Promise<Stats>;
   setstat(attrs: SetAttributes): Promise<void>;

@@ -27,7 +27,7 @@ export function channelFor(type: number): typeof requestChannel {
 export function publishRequest(
   session: SessionRef,
   request: msg.Request,
-  reply: Buffer | Buffer[],
+  reply: Buffer,
   startedAt: number,
   handlePath: (handle: Buffer) => string | undefined,
   offers: (extension: string) => boolean,
@@ -41,7 +41,8 @@ export function publishRequest(
   };
   switch (request.type) {
     case PacketType.READ:
-      if (Array.isArray(reply)) event.bytes = reply[1]?.length ?? 0;
+      // A DATA reply: uint32 length, type, uint32 id, uint32 data length.
+      if (reply[4] === PacketType.DATA) event.bytes = reply.readUInt32BE(9);
       event.path = handlePath(request.handle);
       break;
     case PacketType.WRITE:
@@ -72,9 +73,8 @@ export function publishRequest(
 }
 
 /** A STATUS reply's code; any other reply (HANDLE, DATA, NAME, ATTRS, EXTENDED_REPLY) means OK. */
-function replyStatus(reply: Buffer | Buffer[]): number {
+function replyStatus(packet: Buffer): number {
   // Body after the uint32 length: type byte, uint32 id, uint32 status code.
-  const packet = Array.isArray(reply) ? reply[0]! : reply;
   return packet[4] === PacketType.STATUS && packet.length >= 13 ? packet.readUInt32BE(9) : StatusCode.OK;
 }
 

@@ -1,5 +1,20 @@
 import type { Writable } from 'node:stream';
 
+export interface ReplyBatcherOptions {
+  /**
+   * The byte stream under the channel, when there is one: corked while a batch is
+   * written, so that the SSH packets the batch becomes leave in one writev rather
+   * than one write syscall per packet.
+   */
+  socket?: Writable;
+  /** The stream is done with a chunk when it calls the write's callback (see SessionTransport.copiesOnWrite). */
+  reuseAfterWrite?: boolean;
+  /** Bytes queued before a batch is written at once. */
+  maxBatch?: number;
+  /** Replies this long are written on their own. */
+  writeAlone?: number;
+}
+
 /**
  * Gathers the replies finished in one turn of the event loop into one write.
  *
@@ -9,31 +24,47 @@ import type { Writable } from 'node:stream';
  * for each — twice the packets OpenSSH sends, for the client to decrypt too.
  * Written together, replies fill whole packets. A batch is written at the end
  * of the current I/O phase (setImmediate), or at once when it reaches `maxBatch`.
+ *
+ * A reply of `writeAlone` bytes or more is many packets already: it is
+ * written as it is, after the batch queued before it, and never copied.
  */
 export class ReplyBatcher {
   private parts: Buffer[] = [];
+  private releases: (() => void)[] = [];
   private bytes = 0;
   private scheduled = false;
+
+  private readonly socket?: Writable;
+  private readonly reuseAfterWrite: boolean;
+  private readonly maxBatch: number;
+  private readonly writeAlone: number;
 
   constructor(
     private readonly writable: Writable,
     /** Called when the stream buffers more than its high-water mark: stop producing until 'drain'. */
     private readonly onBackpressure: () => void,
-    private readonly maxBatch = 256 * 1024,
-    /**
-     * The byte stream under the channel, when there is one: corked while a batch is
-     * written, so that the SSH packets the batch becomes leave in one writev rather
-     * than one write syscall per packet.
-     */
-    private readonly socket?: Writable,
-  ) {}
+    options: ReplyBatcherOptions = {},
+  ) {
+    this.socket = options.socket;
+    this.reuseAfterWrite = options.reuseAfterWrite ?? false;
+    this.maxBatch = options.maxBatch ?? 256 * 1024;
+    this.writeAlone = options.writeAlone ?? 64 * 1024;
+  }
 
-  /** Queues one reply, given as consecutive parts (header and data are not copied together first). */
-  push(...parts: Buffer[]): void {
-    for (const part of parts) {
-      this.parts.push(part);
-      this.bytes += part.length;
+  /**
+   * Queues one reply packet. `release` is called once the packet's bytes are
+   * no longer needed (copied into a batch, or taken by a stream that copies),
+   * so that its buffer can be reused; otherwise it is never called.
+   */
+  push(packet: Buffer, release?: () => void): void {
+    if (packet.length >= this.writeAlone) {
+      this.flush();
+      this.write(packet, release);
+      return;
     }
+    this.parts.push(packet);
+    this.bytes += packet.length;
+    if (release) this.releases.push(release);
     if (this.bytes >= this.maxBatch) this.flush();
     else if (!this.scheduled) {
       this.scheduled = true;
@@ -45,12 +76,28 @@ export class ReplyBatcher {
   flush(): void {
     this.scheduled = false;
     if (this.parts.length === 0) return;
-    const data = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.bytes);
+    const parts = this.parts;
+    const releases = this.releases;
     this.parts = [];
+    this.releases = [];
+    const bytes = this.bytes;
     this.bytes = 0;
-    if (this.writable.writableEnded) return;
+    if (parts.length === 1) {
+      this.write(parts[0]!, releases[0]);
+      return;
+    }
+    const batch = Buffer.concat(parts, bytes);
+    for (const release of releases) release();
+    this.write(batch);
+  }
+
+  private write(data: Buffer, release?: () => void): void {
+    if (this.writable.writableEnded || this.writable.destroyed) {
+      release?.();
+      return;
+    }
     this.socket?.cork();
-    const accepted = this.writable.write(data);
+    const accepted = release && this.reuseAfterWrite ? this.writable.write(data, () => release()) : this.writable.write(data);
     this.socket?.uncork();
     if (!accepted) this.onBackpressure();
   }

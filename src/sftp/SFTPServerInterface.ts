@@ -1,6 +1,7 @@
 import type { FS } from '../fs/FS.js';
 import { IsADirectory, PermissionDenied } from '../fs/errors.js';
 import { normalizePath } from '../fs/path.js';
+import { readIntoFile, readIntoViaRead } from '../fs/readInto.js';
 import type { DirEntry, FileHandle, OpenFlags } from '../fs/types.js';
 import { statsToWire, wireToSetAttributes } from './attrs.js';
 import { formatLongname } from './longname.js';
@@ -81,6 +82,18 @@ export class SFTPServerInterface {
   async read(open: OpenFile, offset: number, length: number): Promise<Buffer> {
     if (!open.flags.read) throw new PermissionDenied(open.path, { message: 'File was not opened for reading' });
     return open.file.read(offset, length);
+  }
+
+  /**
+   * READ as the session makes it: into the reply buffer it provides (`target`,
+   * as long as the READ asks for); resolves to the bytes read, 0 at end of
+   * file. A subclass that overrides `read` is still what clients get: this
+   * then goes through that `read`.
+   */
+  async readInto(open: OpenFile, offset: number, target: Buffer): Promise<number> {
+    if (this.read !== SFTPServerInterface.prototype.read) return readIntoViaRead({ read: (at, length) => this.read(open, at, length) }, target, offset);
+    if (!open.flags.read) throw new PermissionDenied(open.path, { message: 'File was not opened for reading' });
+    return readIntoFile(open.file, target, offset);
   }
 
   async write(open: OpenFile, offset: number, data: Buffer): Promise<void> {

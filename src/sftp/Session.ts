@@ -7,6 +7,7 @@ import { builtinExtensions, type Extension, type ExtensionContext } from './exte
 import { HandleQueue } from './HandleQueue.js';
 import { HandleTable, type HandleEntry, type HandleUsage } from './HandleTable.js';
 import { ReplyBatcher } from './ReplyBatcher.js';
+import { takeDataReplyBuffer } from './dataReplies.js';
 import { defaultSessionLimits, type SessionLimits } from './limits.js';
 import { MalformedPacket, PacketFramer, PacketReader } from './protocol/codec.js';
 import { PacketType, SFTP_VERSION, StatusCode } from './protocol/constants.js';
@@ -22,6 +23,14 @@ export interface SessionTransport {
   close(): void;
   /** The byte stream carrying `writable` (the SSH connection's socket), corked while a batch of replies is written. */
   socket?: Writable;
+  /**
+   * True when `writable` is done with a chunk's bytes once it calls that
+   * write's callback: ssh2 channels copy them into SSH packets, sockets and
+   * pipes have written them. The session then reuses its DATA reply buffers.
+   * Leave it unset for a stream that hands the same Buffer on to a reader
+   * (a PassThrough): the reader would see the next reply's bytes.
+   */
+  copiesOnWrite?: boolean;
 }
 
 export interface SessionOptions {
@@ -33,8 +42,12 @@ export interface SessionOptions {
   peer?: Omit<SessionRef, 'id'>;
 }
 
-/** A reply: one packet, or a packet in consecutive parts (a DATA header and its data). */
-type Reply = Buffer | Buffer[];
+/** A reply packet, or one in a reused buffer to hand back once it is written (see dataReplies.ts). */
+type Reply = Buffer | PooledReply;
+interface PooledReply {
+  packet: Buffer;
+  release(): void;
+}
 type Handler<T extends msg.RequestType> = (request: msg.RequestOf<T>) => Promise<Reply>;
 
 /**
@@ -71,7 +84,10 @@ export class Session extends EventEmitter {
     this.ref = newSessionRef(options.peer);
     this.logger = options.logger ?? silentLogger;
     this.framer = new PacketFramer(this.limits.maxPacketLength);
-    this.replies = new ReplyBatcher(transport.writable, () => (this.outputBlocked = true), undefined, transport.socket);
+    this.replies = new ReplyBatcher(transport.writable, () => (this.outputBlocked = true), {
+      socket: transport.socket,
+      reuseAfterWrite: transport.copiesOnWrite === true,
+    });
     const readOnly = si.fs.isReadOnly;
     const offered = (options.extensions ?? builtinExtensions).filter((ext) => ext.isAvailable(si.fs) && !(readOnly && ext.writes));
     this.extensions = new Map(offered.map((ext) => [ext.name, ext]));
@@ -162,9 +178,9 @@ export class Session extends EventEmitter {
       })
       .then((reply: Reply) => {
         this.inFlight--;
-        if (startedAt >= 0) publishRequest(this.ref, request, reply, startedAt, this.handlePath, this.offersExtension);
-        if (Array.isArray(reply)) this.send(...reply);
-        else this.send(reply);
+        const packet = Buffer.isBuffer(reply) ? reply : reply.packet;
+        if (startedAt >= 0) publishRequest(this.ref, request, packet, startedAt, this.handlePath, this.offersExtension);
+        this.send(packet, Buffer.isBuffer(reply) ? undefined : reply.release);
         this.pump();
       });
   }
@@ -232,9 +248,12 @@ export class Session extends EventEmitter {
     this.pump();
   }
 
-  private send(...parts: Buffer[]): void {
-    if (this.closed) return;
-    this.replies.push(...parts);
+  private send(packet: Buffer, release?: () => void): void {
+    if (this.closed) {
+      release?.();
+      return;
+    }
+    this.replies.push(packet, release);
   }
 
   /**
@@ -270,10 +289,21 @@ export class Session extends EventEmitter {
     },
     [PacketType.READ]: async ({ id, handle, offset, length }) => {
       const entry = this.handles.file(handle);
-      const data = await entry.queue.shared(() => this.si.read(entry.open, offset, Math.min(length, this.limits.maxReadLength)));
-      entry.bytesRead += data.length;
-      if (data.length === 0) return msg.encodeStatus(id, StatusCode.EOF);
-      return [msg.encodeDataHeader(id, data.length), data];
+      // Read straight into the reply's buffer, after room for its header: no copy to join them.
+      const buffer = takeDataReplyBuffer(Math.min(length, this.limits.maxReadLength));
+      let bytes: number;
+      try {
+        bytes = await entry.queue.shared(() => this.si.readInto(entry.open, offset, buffer.data));
+      } catch (error) {
+        buffer.release();
+        throw error;
+      }
+      entry.bytesRead += bytes;
+      if (bytes === 0) {
+        buffer.release();
+        return msg.encodeStatus(id, StatusCode.EOF);
+      }
+      return { packet: buffer.reply(id, bytes), release: buffer.release };
     },
     [PacketType.WRITE]: async ({ id, handle, offset, data }) => {
       const entry = this.handles.file(handle);

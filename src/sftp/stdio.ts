@@ -24,7 +24,8 @@ export function serveStdio(fs: FS, options: StdioServeOptions = {}): Promise<str
   const input = options.input ?? process.stdin;
   const output = options.output ?? process.stdout;
   const session = new Session(
-    { readable: input, writable: output, close: () => output.end() },
+    // process.stdout has written a chunk when it calls back; a caller's stream may not have.
+    { readable: input, writable: output, close: () => output.end(), copiesOnWrite: output === process.stdout },
     new SFTPServerInterface(fs, { home: options.home }),
     { logger: options.logger, limits: options.limits },
   );

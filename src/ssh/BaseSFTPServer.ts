@@ -361,7 +361,7 @@ export class BaseSFTPServer extends EventEmitter {
         const throttled = this.defence.throttle(fs, info.username, this.getBandwidthLimit(info));
         try {
           const si = this.createServerInterface(throttled.fs, info);
-          session = new Session({ readable: channel, writable: channel, close: () => channel.end(), socket }, si, {
+          session = new Session({ readable: channel, writable: channel, close: () => channel.end(), socket, copiesOnWrite: true }, si, {
             limits: this.options.limits,
             logger: this.logger,
             peer: { server: this, username: info.username, clientAddress: info.clientAddress, clientPort: info.clientPort },

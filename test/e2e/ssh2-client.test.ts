@@ -67,6 +67,20 @@ describe('ssh2 client against the server', { skip }, () => {
     assert.equal(sha256(readFileSync(join(local.path, 'down.bin'))), sha256(content));
   });
 
+  it('two sessions downloading at once with 255 KiB reads get their own bytes (reply buffers are reused)', { timeout: 60_000 }, async () => {
+    const second = await connectSsh2(server.port, { username: TEST_USER, privateKey: clientKey().privateKey });
+    try {
+      const contents = [randomBytes(12 * 1024 * 1024), randomBytes(12 * 1024 * 1024)];
+      await Promise.all(contents.map((content, i) => fs.writeFile(`/pooled-${i}.bin`, content)));
+      // Dozens of large READs in flight per session: more than ssh2's channel window, so replies also wait for it.
+      const options = { concurrency: 32, chunkSize: 255 * 1024 };
+      await Promise.all([conn, second].map((c, i) => c.p.fastGet(`/pooled-${i}.bin`, join(local.path, `pooled-${i}.bin`), options)));
+      contents.forEach((content, i) => assert.equal(sha256(readFileSync(join(local.path, `pooled-${i}.bin`))), sha256(content), `download ${i}`));
+    } finally {
+      await second.close();
+    }
+  });
+
   it('lists a directory of 3,000 entries, each once', async () => {
     await fs.mkdir('/crowd');
     const names = Array.from({ length: 3000 }, (_, i) => `member ${i}`);

@@ -3,10 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { MalformedPacket, PacketFramer, type WireAttrs } from '../../src/sftp/protocol/codec.js';
 import { AttrFlag, PacketType, StatusCode } from '../../src/sftp/protocol/constants.js';
+import { takeDataReplyBuffer } from '../../src/sftp/dataReplies.js';
 import {
   decodeRequest,
   encodeAttrs,
-  encodeDataHeader,
   encodeExtendedReply,
   encodeHandle,
   encodeName,
@@ -126,9 +126,15 @@ describe('SFTP codec', () => {
       assert.deepEqual(encodeHandle(0xffffffff, Buffer.from([0, 0, 0, 9])), packet(u8(102), u32(0xffffffff), str(Buffer.from([0, 0, 0, 9]))));
     });
 
-    it('DATA header announces the data that follows', () => {
-      const data = Buffer.from('payload');
-      assert.deepEqual(Buffer.concat([encodeDataHeader(3, data.length), data]), packet(u8(103), u32(3), str(data)));
+    it('DATA: the header is written in front of data read into the reply buffer', () => {
+      for (const asked of [7, 200 * 1024]) {
+        const buffer = takeDataReplyBuffer(asked);
+        assert.equal(buffer.data.length, asked);
+        const data = Buffer.from('payload');
+        data.copy(buffer.data);
+        assert.deepEqual(buffer.reply(3, data.length), packet(u8(103), u32(3), str(data)));
+        buffer.release();
+      }
     });
 
     it('NAME with attrs in flag order', () => {

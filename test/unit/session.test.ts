@@ -5,6 +5,7 @@ import { MemoryFS } from '../../src/backends/memory.js';
 import { builtinExtensions } from '../../src/sftp/extensions.js';
 import { OpenFlag, PacketType, StatusCode } from '../../src/sftp/protocol/constants.js';
 import { encodeRequest } from '../../src/sftp/protocol/messages.js';
+import { SFTPServerInterface, type OpenFile } from '../../src/sftp/SFTPServerInterface.js';
 import { Gate, InstrumentedFS } from '../helpers/instrumentedFS.js';
 import { SessionPipe, sessionPipes } from '../helpers/sessionPipe.js';
 import { expectReply, type Reply } from '../helpers/sftpReplies.js';
@@ -114,6 +115,21 @@ describe('Session', () => {
       const data = expectReply(await pipe.request({ type: PacketType.READ, handle, offset: 100, length: 4000 }), 'data').data;
       assert.equal(data.length, 1000);
       assert.ok(data.equals((await fs.readFile('/big')).subarray(100, 1100)));
+    });
+
+    it('serves what a subclass\'s read override returns (reads into reply buffers go through it)', async () => {
+      const fs = new MemoryFS();
+      await fs.writeFile('/text', 'quiet words');
+      class Shouting extends SFTPServerInterface {
+        override async read(open: OpenFile, offset: number, length: number): Promise<Buffer> {
+          return Buffer.from((await super.read(open, offset, length)).toString().toUpperCase());
+        }
+      }
+      const pipe = await startedPipe(new Shouting(fs));
+      const handle = await openFile(pipe, '/text', OpenFlag.READ);
+      for (const length of [4, 200 * 1024]) {
+        assert.equal(expectReply(await pipe.request({ type: PacketType.READ, handle, offset: 0, length }), 'data').data.toString(), 'QUIET WORDS'.slice(0, length));
+      }
     });
 
     it('answers EOF for a READ at or past the end', async () => {

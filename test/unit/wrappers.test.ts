@@ -6,6 +6,9 @@ import { parseOpenFlags } from '../../src/fs/types.js';
 import { MountFS } from '../../src/fs/wrappers/mount.js';
 import { ReadOnlyFS } from '../../src/fs/wrappers/readonly.js';
 import { SubFS } from '../../src/fs/wrappers/sub.js';
+import { ThrottledFS } from '../../src/fs/wrappers/throttled.js';
+import { WrapFileHandle } from '../../src/fs/wrappers/WrapFS.js';
+import { readIntoFile } from '../../src/fs/readInto.js';
 
 const names = async (fs: { listdirAll(path: string): Promise<{ name: string }[]> }, path: string) =>
   (await fs.listdirAll(path)).map((entry) => entry.name).sort();
@@ -211,5 +214,36 @@ describe('MountFS', () => {
     const tracked = (name: string) => Object.assign(new MemoryFS(), { close: async () => void closed.push(name) });
     await new MountFS({ '/a': tracked('a'), '/b': tracked('b') }).close();
     assert.deepEqual(closed.sort(), ['a', 'b']);
+  });
+});
+
+describe('readInto through wrappers', () => {
+  it('goes through a subclass\'s read override, and straight to the inner handle otherwise', async () => {
+    const inner = new MemoryFS();
+    await inner.writeFile('/f', 'abcdef');
+    class Reversed extends WrapFileHandle {
+      override async read(offset: number, length: number): Promise<Buffer> {
+        return Buffer.from((await this.inner.read(offset, length)).reverse());
+      }
+    }
+    const opened = await inner.open('/f', parseOpenFlags('r'));
+    const target = Buffer.alloc(10);
+    const reversed = await readIntoFile(new Reversed(opened), target, 0);
+    assert.equal(target.subarray(0, reversed).toString(), 'fedcba');
+    const plain = await readIntoFile(new WrapFileHandle(opened), target, 2);
+    assert.equal(target.subarray(0, plain).toString(), 'cdef');
+    await opened.close();
+  });
+
+  it('ThrottledFS charges its read pacer for the bytes read into the target', async () => {
+    const inner = new MemoryFS();
+    await inner.writeFile('/f', 'x'.repeat(1000));
+    const charged: number[] = [];
+    const fs = new ThrottledFS(inner, { read: async (bytes) => void charged.push(bytes) });
+    const handle = await fs.open('/f', parseOpenFlags('r'));
+    assert.equal(await readIntoFile(handle, Buffer.alloc(600), 700), 300);
+    assert.equal(await readIntoFile(handle, Buffer.alloc(600), 1000), 0);
+    assert.deepEqual(charged, [300], 'the bytes that existed, nothing for EOF');
+    await handle.close();
   });
 });

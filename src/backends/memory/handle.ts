@@ -1,6 +1,6 @@
 import { InvalidArgument, PermissionDenied } from '../../fs/errors.js';
 import type { FileHandle, OpenFlags, SetAttributes, Stats } from '../../fs/types.js';
-import { readFileNode, statsOf, type FileNode } from './inode.js';
+import { readFileNode, readFileNodeInto, statsOf, type FileNode } from './inode.js';
 import type { MemoryStorage } from './storage.js';
 
 /** Applies attributes to a file inode; shared by path setstat and handle setstat. */
@@ -29,6 +29,13 @@ export class MemoryFileHandle implements FileHandle {
     // EBADF on Linux; PermissionDenied is what an SFTP client can act on.
     if (!this.flags.read) throw new PermissionDenied(this.path, { message: 'File not open for reading' });
     return readFileNode(this.node, offset, length);
+  }
+
+  async readInto(target: Buffer, offset: number): Promise<number> {
+    this.checkOpen();
+    checkRange(offset, target.length, this.path);
+    if (!this.flags.read) throw new PermissionDenied(this.path, { message: 'File not open for reading' });
+    return readFileNodeInto(this.node, offset, target);
   }
 
   async write(offset: number, data: Buffer): Promise<void> {

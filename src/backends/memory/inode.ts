@@ -105,3 +105,9 @@ export function readFileNode(node: FileNode, offset: number, length: number): Bu
   if (offset >= node.size) return Buffer.alloc(0);
   return Buffer.from(node.data.subarray(offset, Math.min(node.size, offset + length)));
 }
+
+/** Copies what `readFileNode` would return into `target`; returns how many bytes. */
+export function readFileNodeInto(node: FileNode, offset: number, target: Buffer): number {
+  if (offset >= node.size) return 0;
+  return node.data.copy(target, 0, offset, Math.min(node.size, offset + target.length));
+}

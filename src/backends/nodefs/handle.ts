@@ -92,13 +92,17 @@ export class NodeFileHandle implements FileHandle {
   }
 
   async read(offset: number, length: number): Promise<Buffer> {
+    const buffer = Buffer.allocUnsafe(this.expectedLength(offset, length));
+    return buffer.subarray(0, await this.readInto(buffer, offset));
+  }
+
+  async readInto(target: Buffer, offset: number): Promise<number> {
     // The kernel would say EBADF, but not every fs-like (memfs) checks: refuse here, identically for all.
     if (!this.flags.read && this.flags.write) throw new PermissionDenied(this.path, { message: 'File not opened for reading' });
     await this.flushWrites();
-    length = this.expectedLength(offset, length);
-    const buffer = Buffer.allocUnsafe(length);
-    const { bytesRead } = await errno(this.path, this.handle.read(buffer, 0, length, offset));
-    return buffer.subarray(0, bytesRead);
+    const length = this.expectedLength(offset, target.length);
+    const { bytesRead } = await errno(this.path, this.handle.read(target, 0, length, offset));
+    return bytesRead;
   }
 
   /**

@@ -1,4 +1,5 @@
 import { FS } from '../FS.js';
+import { readIntoFile, readIntoViaRead } from '../readInto.js';
 import type { DirEntry, FileHandle, OpenFlags, SetAttributes, Stats } from '../types.js';
 
 /** The optional capabilities a wrapper passes through when its inner FS has them. */
@@ -93,6 +94,12 @@ export class WrapFileHandle implements FileHandle {
 
   read(offset: number, length: number): Promise<Buffer> {
     return this.inner.read(offset, length);
+  }
+
+  /** Straight into the inner handle, unless a subclass changes what `read` returns: then through that `read`. */
+  readInto(target: Buffer, offset: number): Promise<number> {
+    if (this.read !== WrapFileHandle.prototype.read) return readIntoViaRead(this, target, offset);
+    return readIntoFile(this.inner, target, offset);
   }
 
   write(offset: number, data: Buffer): Promise<void> {

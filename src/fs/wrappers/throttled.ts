@@ -1,4 +1,5 @@
 import type { FS } from '../FS.js';
+import { readIntoFile } from '../readInto.js';
 import type { FileHandle, OpenFlags, SetAttributes } from '../types.js';
 import { WrapFileHandle, WrapFS } from './WrapFS.js';
 
@@ -28,6 +29,12 @@ class ThrottledFileHandle extends WrapFileHandle {
     // Paced after the read: only bytes that exist are charged (a short read at EOF costs little).
     if (this.pace.read && data.length > 0) await this.pace.read(data.length);
     return data;
+  }
+
+  override async readInto(target: Buffer, offset: number): Promise<number> {
+    const bytes = await readIntoFile(this.inner, target, offset);
+    if (this.pace.read && bytes > 0) await this.pace.read(bytes);
+    return bytes;
   }
 
   override async write(offset: number, data: Buffer): Promise<void> {

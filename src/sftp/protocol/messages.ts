@@ -130,19 +130,6 @@ export function encodeHandle(id: number, handle: Buffer): Buffer {
   return new PacketWriter(PacketType.HANDLE).uint32(id).bytes(handle).finish();
 }
 
-/**
- * The header of a DATA reply; the data itself is written after it as its own
- * buffer, so a large read is never copied into a packet buffer.
- */
-export function encodeDataHeader(id: number, dataLength: number): Buffer {
-  const header = Buffer.allocUnsafe(13);
-  header.writeUInt32BE(9 + dataLength, 0);
-  header[4] = PacketType.DATA;
-  header.writeUInt32BE(id, 5);
-  header.writeUInt32BE(dataLength, 9);
-  return header;
-}
-
 export function encodeName(id: number, entries: readonly NameEntry[]): Buffer {
   const writer = new PacketWriter(PacketType.NAME, 64 + entries.length * 128).uint32(id).uint32(entries.length);
   for (const entry of entries) writer.string(entry.filename).string(entry.longname).attrs(entry.attrs);
