@@ -136,8 +136,8 @@ describe('NodeFS synchronous fast path', () => {
   });
 
   it('turns synchronous listing off when whole batches are slow, though each lstat is under the per-call limit', async () => {
-    // 0.05 ms per lstat, far under the 2 ms a single call may take; a batch of them is not.
-    const counting = countingNodeFs(new Set(['lstatSync']), 0.05);
+    // 0.3 ms per lstat, under the 2 ms a single call may take; a batch of them is storage that blocks.
+    const counting = countingNodeFs(new Set(['lstatSync']), 0.3);
     const fs = new NodeFS(counting.fs, { root: dir.path });
     nodeFs.mkdirSync(`${dir.path}/cold-listing`);
     for (let i = 0; i < 1000; i++) nodeFs.writeFileSync(`${dir.path}/cold-listing/f${i}`, '');

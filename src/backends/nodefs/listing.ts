@@ -37,7 +37,8 @@ interface DirLike extends AsyncIterable<{ name: string | Buffer }> {
  * lstat'ed synchronously: an async lstat costs a threadpool round trip of some
  * 15-20 µs, the syscall itself on a cached local directory 1-3 µs, and a
  * 128-entry batch blocks the event loop for well under a millisecond. The
- * guard times each batch as one call, so slow batches turn this off. Else
+ * guard times each batch (see SyncGuard.timeBatch), so slow batches turn this
+ * off. Else
  * one batch is stat'ed with concurrent async calls while the next batch's
  * names are read — two batches in flight at most.
  *
@@ -110,11 +111,11 @@ class DirectoryListing implements AsyncIterableIterator<DirEntry> {
         return;
       }
       const lstatNow = this.statting ? undefined : this.sys.lstatSyncForBatch();
-      // Names and stats of a batch are timed as one call: a cold directory turns synchronous calls off.
-      const entries = lstatNow && this.sys.metadata.time(() => {
+      // Names and stats of a batch are timed together: a slow directory turns synchronous calls off.
+      const entries = lstatNow && this.sys.metadata.timeBatch(() => {
         const batch = names.readSync(SYNC_BATCH);
         return batch && lstatSyncBatch(lstatNow, this.path, prefix, batch);
-      });
+      }, (done) => done?.length ?? 1);
       if (entries) {
         this.take(entries);
       } else {

@@ -2,6 +2,8 @@
 const SLOW_CALL_MS = 2;
 /** One slow call can be the process being descheduled, or one big unlink; this many in a row are slow storage. */
 const SLOW_CALLS_TO_GIVE_UP = 3;
+/** A batch of this many calls may take as long as one call (see SyncGuard.timeBatch). */
+const BATCH_CALLS_PER_LIMIT = 16;
 
 /**
  * Decides whether synchronous fs calls are still safe for one filesystem.
@@ -35,6 +37,28 @@ export class SyncGuard {
       return call();
     } finally {
       this.record(performance.now() - started);
+    }
+  }
+
+  /**
+   * Runs a batch of synchronous calls (a listing's lstats) and records it as
+   * one call. The batch is slow when it takes longer than the per-call limit
+   * times `calls / BATCH_CALLS_PER_LIMIT`: an average over ~125 µs a call,
+   * some 40 times a warm lstat, is storage that blocks. A plain per-call limit
+   * on the whole batch would also count a batch during which a busy machine
+   * descheduled the process, and turn synchronous calls off for good.
+   */
+  timeBatch<T>(call: () => T, calls: (result: T) => number): T {
+    const started = performance.now();
+    let result: T | undefined;
+    let threw = true;
+    try {
+      result = call();
+      threw = false;
+      return result;
+    } finally {
+      const count = threw ? 1 : calls(result as T);
+      this.record((performance.now() - started) / Math.max(1, count / BATCH_CALLS_PER_LIMIT));
     }
   }
 

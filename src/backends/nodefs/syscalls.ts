@@ -85,7 +85,7 @@ export class Syscalls {
   /**
    * Synchronous lstat for a listing's batch, when allowed (undefined: use the
    * async form). Not timed per call: the caller times the whole batch through
-   * `metadata.time`, so that a batch of slow calls (a cold directory, each
+   * `metadata.timeBatch`, so that a batch of slow calls (a cold directory, each
    * lstat under the per-call limit) still counts as slow.
    */
   lstatSyncForBatch(): ((path: string) => NodeStatsLike) | undefined {

@@ -1,0 +1,46 @@
+/**
+ * SyncGuard (src/backends/nodefs/syncGuard.ts): when synchronous fs calls
+ * stop being safe. Calls here busy-wait to take a known time, as blocking
+ * storage would.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { SyncGuard } from '../../src/backends/nodefs/syncGuard.js';
+
+const busyWait = (ms: number) => {
+  const until = performance.now() + ms;
+  while (performance.now() < until);
+};
+
+describe('SyncGuard', () => {
+  it('turns off after three slow calls in a row, and a fast call in between resets the count', () => {
+    const guard = new SyncGuard(1, 3);
+    guard.time(() => busyWait(2));
+    guard.time(() => busyWait(2));
+    guard.time(() => {});
+    guard.time(() => busyWait(2));
+    guard.time(() => busyWait(2));
+    assert.equal(guard.enabled, true);
+    guard.time(() => busyWait(2));
+    assert.equal(guard.enabled, false);
+  });
+
+  it('lets a large batch take longer than one call, in proportion to its size', () => {
+    const guard = new SyncGuard(1, 3);
+    // 1,600 calls in 3 ms: 100 calls' worth of limit (1,600 / 16) is 100 ms, so not slow, however often.
+    for (let i = 0; i < 5; i++) guard.timeBatch(() => busyWait(3), () => 1600);
+    assert.equal(guard.enabled, true);
+    // 16 calls in 3 ms: one call's limit (1 ms) is exceeded; three in a row turn it off.
+    for (let i = 0; i < 3; i++) guard.timeBatch(() => busyWait(3), () => 16);
+    assert.equal(guard.enabled, false);
+  });
+
+  it('counts a batch that throws as one call, and rethrows', () => {
+    const guard = new SyncGuard(1, 1);
+    assert.throws(() => guard.timeBatch(() => {
+      busyWait(2);
+      throw new Error('boom');
+    }, () => 1000), /boom/);
+    assert.equal(guard.enabled, false);
+  });
+});
