@@ -16,6 +16,7 @@ const LIMITS: SessionLimits = {
   maxPacketLength: 16 * 1024,
   maxReadLength: 4096,
   maxWriteLength: 4096,
+  advertisedWriteLength: 4096,
   maxOpenHandles: 4,
   maxInFlight: 8,
   readdirMaxEntries: 2,

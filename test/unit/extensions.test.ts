@@ -77,6 +77,21 @@ describe('extension advertisement', () => {
     pipe.end();
   });
 
+  it('limits@openssh.com: a write length whose WRITE packet fills one 32 KiB SSH packet, while larger WRITEs are still taken', async () => {
+    const fs = new MemoryFS();
+    const { pipe } = await started(fs);
+    const reader = new PacketReader(expectReply(await extended(pipe, 'limits@openssh.com'), 'extended').payload);
+    const [packet, read, write, handles] = [reader.uint64(), reader.uint64(), reader.uint64(), reader.uint64()];
+    assert.deepEqual([packet, read, handles], [256 * 1024, 255 * 1024, 1024]);
+    const handle = await openHandle(pipe, '/f', OpenFlag.WRITE | OpenFlag.CREAT);
+    // uint32 length + type + uint32 id + string handle + uint64 offset + uint32 data length, then the data.
+    assert.equal(4 + 1 + 4 + (4 + handle.length) + 8 + 4 + write, 32 * 1024);
+    const big = randomBytes(200 * 1024);
+    assert.equal(status(await pipe.request({ type: PacketType.WRITE, handle, offset: 0, data: big })), StatusCode.OK, 'a client that ignores the limit');
+    assert.equal(status(await pipe.request({ type: PacketType.CLOSE, handle })), StatusCode.OK);
+    assert.ok((await fs.readFile('/f')).equals(big));
+  });
+
   it('answers an unknown extension OP_UNSUPPORTED and carries on', async () => {
     const { pipe } = await started(new MemoryFS());
     assert.equal(status(await extended(pipe, 'no-such-thing@example.com', fields((w) => w.string('x')))), StatusCode.OP_UNSUPPORTED);

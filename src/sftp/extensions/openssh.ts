@@ -101,7 +101,7 @@ export const opensshExtensions: Extension[] = [
       const writer = new PacketWriter(0, 40)
         .uint64(limits.maxPacketLength)
         .uint64(limits.maxReadLength)
-        .uint64(limits.maxWriteLength)
+        .uint64(Math.min(limits.advertisedWriteLength, limits.maxWriteLength))
         .uint64(limits.maxOpenHandles);
       return encodeExtendedReply(id, writer.fields());
     },
