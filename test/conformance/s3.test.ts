@@ -108,6 +108,33 @@ describe('S3FS specifics on s3rver', () => {
     }
   });
 
+  it('pipelined reads beyond the read-ahead share one GET; a seek among them gets its own; readInto gives the same bytes', async () => {
+    const data = pattern(30 * MiB, 5);
+    await fs.writeFile('/pipelined', data);
+    const gets = requests.get('GetObjectCommand') ?? 0;
+    const handle = await fs.open('/pipelined', flags('read'));
+    try {
+      // As OpenSSH reads: 64 READs of 255 KiB in flight, 16 MiB, twice S3FS's 8 MiB read-ahead.
+      const length = 255 * 1024;
+      const reads: Promise<void>[] = [];
+      for (let i = 0; i < 64; i++) {
+        const offset = i * length;
+        const target = Buffer.alloc(length);
+        reads.push(handle.readInto!(target, offset).then((count) => assert.ok(target.subarray(0, count).equals(data.subarray(offset, offset + length)), `readInto at ${offset}`)));
+      }
+      // A read far ahead while those wait: it must not restart the stream they wait on.
+      reads.push(handle.read(28 * MiB, 5000).then((got) => assert.ok(got.equals(data.subarray(28 * MiB, 28 * MiB + 5000)), 'the seek')));
+      await Promise.all(reads);
+      assert.equal((requests.get('GetObjectCommand') ?? 0) - gets, 2, 'the stream and the seek, one GET each');
+      const tail = Buffer.alloc(100);
+      assert.equal(await handle.readInto!(tail, 30 * MiB - 40), 40, 'a short read at the end');
+      assert.ok(tail.subarray(0, 40).equals(data.subarray(30 * MiB - 40)));
+      assert.equal(await handle.readInto!(tail, 30 * MiB), 0, 'EOF');
+    } finally {
+      await handle.close();
+    }
+  });
+
   it('md5 of a single-part object comes from its ETag, without reading it', async () => {
     const data = pattern(100_000, 6);
     await fs.writeFile('/h', data);

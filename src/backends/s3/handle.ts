@@ -41,15 +41,20 @@ export class S3FileHandle implements FileHandle {
   }
 
   async read(offset: number, length: number): Promise<Buffer> {
-    if (!this.flags.read) throw new PermissionDenied(this.path, { message: 'File was not opened for reading' });
-    if (this.upload?.started) {
-      throw new Unsupported(this.path, { message: 'Reading an S3 object while writing it is not supported (close it first)' });
-    }
-    const size = this.upload ? this.upload.size : (this.existing?.size ?? 0);
-    // Bytes that come from the stored object; the rest (a file extended by setstat) reads as zeros.
-    const stored = this.upload ? (this.base?.length ?? 0) : size;
+    const { size, stored } = this.readableExtent();
     if (offset >= stored) return Buffer.alloc(Math.max(0, Math.min(length, size - offset)));
     return this.objectReader().read(offset, Math.min(length, stored - offset));
+  }
+
+  /** As `read`, straight into the caller's buffer: the server's reply buffer, so a READ costs one copy and no allocation. */
+  async readInto(target: Buffer, offset: number): Promise<number> {
+    const { size, stored } = this.readableExtent();
+    if (offset >= stored) {
+      const zeros = Math.max(0, Math.min(target.length, size - offset));
+      target.fill(0, 0, zeros);
+      return zeros;
+    }
+    return this.objectReader().readInto(target.subarray(0, Math.min(target.length, stored - offset)), offset);
   }
 
   async write(offset: number, data: Buffer): Promise<void> {
@@ -87,6 +92,16 @@ export class S3FileHandle implements FileHandle {
   async abort(): Promise<void> {
     this.reader?.close();
     await this.upload?.abort();
+  }
+
+  /** Checks that the handle may read; `size` is the file's, `stored` how much of it comes from the object (the rest, a file extended by setstat, reads as zeros). */
+  private readableExtent(): { size: number; stored: number } {
+    if (!this.flags.read) throw new PermissionDenied(this.path, { message: 'File was not opened for reading' });
+    if (this.upload?.started) {
+      throw new Unsupported(this.path, { message: 'Reading an S3 object while writing it is not supported (close it first)' });
+    }
+    const size = this.upload ? this.upload.size : (this.existing?.size ?? 0);
+    return { size, stored: this.upload ? (this.base?.length ?? 0) : size };
   }
 
   private startUpload(truncate: boolean, attrs: SetAttributes): ObjectUpload {
