@@ -36,6 +36,22 @@ export interface ReaddirBudget {
   maxBytes: number;
 }
 
+/**
+ * Bytes one entry takes in a NAME reply. Exact, not estimated: the budget
+ * keeps a reply under the client's message limit (OpenSSH: 256 KiB, and a
+ * longer reply ends its session), and long owner names or sizes could push
+ * an estimate past it.
+ */
+function encodedSize(entry: NameEntry): number {
+  const { attrs } = entry;
+  let size = 8 + Buffer.byteLength(entry.filename) + Buffer.byteLength(entry.longname) + 4;
+  if (attrs.size !== undefined) size += 8;
+  if (attrs.uid !== undefined && attrs.gid !== undefined) size += 8;
+  if (attrs.permissions !== undefined) size += 4;
+  if (attrs.atime !== undefined && attrs.mtime !== undefined) size += 8;
+  return size;
+}
+
 /** Converts SFTP pflags to the FS's open flags, as OpenSSH's sftp-server reads them. */
 export function openFlagsFromPflags(pflags: number): OpenFlags {
   const create = (pflags & OpenFlag.CREAT) !== 0;
@@ -135,7 +151,7 @@ export class SFTPServerInterface {
         entry = next.value;
       }
       const named: NameEntry = { filename: entry.name, longname: formatLongname(entry.name, entry.stats, now), attrs: statsToWire(entry.stats) };
-      const size = 2 * Buffer.byteLength(entry.name) + 128;
+      const size = encodedSize(named);
       if (batch.length > 0 && bytes + size > budget.maxBytes) {
         dir.lookahead = entry;
         break;

@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { MemoryFS } from '../../src/backends/memory.js';
+import type { DirEntry } from '../../src/fs/types.js';
+import { WrapFS } from '../../src/fs/wrappers/WrapFS.js';
 import { builtinExtensions } from '../../src/sftp/extensions.js';
 import { OpenFlag, PacketType, StatusCode } from '../../src/sftp/protocol/constants.js';
-import { encodeRequest } from '../../src/sftp/protocol/messages.js';
+import { encodeName, encodeRequest } from '../../src/sftp/protocol/messages.js';
 import { SFTPServerInterface, type OpenFile } from '../../src/sftp/SFTPServerInterface.js';
 import { Gate, InstrumentedFS } from '../helpers/instrumentedFS.js';
 import { SessionPipe, sessionPipes } from '../helpers/sessionPipe.js';
@@ -170,6 +172,29 @@ describe('Session', () => {
     assert.equal(seen.length, 2000);
     assert.deepEqual(new Set(seen), expected);
     assert.equal(statusOf(await pipe.request({ type: PacketType.READDIR, handle })).code, StatusCode.EOF, 'EOF again after the end');
+  });
+
+  it('keeps every READDIR reply within the size budget, long names and long owner names included', async () => {
+    // Owner and group names of 32 characters (the longest useradd allows) widen every longname.
+    const named = new (class extends WrapFS {
+      override async *listdir(path: string): AsyncIterable<DirEntry> {
+        for await (const entry of this.inner.listdir(path)) yield { ...entry, stats: { ...entry.stats, owner: 'o'.repeat(32), group: 'g'.repeat(32) } };
+      }
+    })(new MemoryFS());
+    await named.mkdir('/long');
+    for (let i = 0; i < 1500; i++) await named.writeFile(`/long/${String(i).padStart(5, '0')}${'n'.repeat(245)}`, '');
+    const si = new SFTPServerInterface(named);
+    const dir = await si.opendir('/long');
+    const maxBytes = 255 * 1024;
+    let listed = 0;
+    for (;;) {
+      const batch = await si.readdir(dir, { maxEntries: 100_000, maxBytes });
+      if (batch.length === 0) break;
+      listed += batch.length;
+      // The reply less its header (length, type, id, count): what the budget covers.
+      assert.ok(encodeName(1, batch).length - 13 <= maxBytes, `a reply of ${batch.length} entries, ${encodeName(1, batch).length} bytes`);
+    }
+    assert.equal(listed, 1500);
   });
 
   describe('bad requests', () => {
