@@ -19,6 +19,7 @@ const LIMITS: SessionLimits = {
   advertisedWriteLength: 4096,
   maxOpenHandles: 4,
   maxInFlight: 8,
+  maxReadBytesInFlight: 8192,
   readdirMaxEntries: 2,
 };
 /** Bounds on waiting for the session; a MemoryFS session needs a few milliseconds. */

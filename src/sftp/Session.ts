@@ -70,6 +70,7 @@ export class Session extends EventEmitter {
   private initialized = false;
   private closed = false;
   private inFlight = 0;
+  private readBytesInFlight = 0;
   private backlog: Buffer[] = [];
   private outputBlocked = false;
   /** The client sent EOF: finish what it asked for, then end the session. */
@@ -131,10 +132,13 @@ export class Session extends EventEmitter {
     this.pump();
   }
 
-  /** Starts backlogged requests while the in-flight bound and the output allow. */
+  /** Starts backlogged requests while the in-flight bounds and the output allow. */
   private pump(): void {
     while (!this.closed && this.backlog.length > 0 && this.inFlight < this.limits.maxInFlight && !this.outputBlocked) {
-      this.dispatch(this.backlog.shift()!);
+      const readBytes = this.readBytesOf(this.backlog[0]!);
+      if (readBytes > 0 && this.readBytesInFlight > 0 && this.readBytesInFlight + readBytes > this.limits.maxReadBytesInFlight) break;
+      this.readBytesInFlight += readBytes;
+      this.dispatch(this.backlog.shift()!, readBytes);
     }
     if (this.closed) return;
     if (this.inputEnded && this.backlog.length === 0 && this.inFlight === 0) {
@@ -150,11 +154,19 @@ export class Session extends EventEmitter {
     else if (!busy && this.transport.readable.isPaused()) this.transport.readable.resume();
   }
 
-  private dispatch(body: Buffer): void {
+  /** What a READ asks for, within maxReadLength (its length is the packet's last field); 0 for anything else. */
+  private readBytesOf(body: Buffer): number {
+    if (body[0] !== PacketType.READ || body.length < 4) return 0;
+    return Math.min(body.readUInt32BE(body.length - 4), this.limits.maxReadLength);
+  }
+
+  /** `readBytes`: what pump counted in readBytesInFlight for it, given back when the reply is out. */
+  private dispatch(body: Buffer, readBytes: number): void {
     let request: msg.Request | msg.InitRequest;
     try {
       request = msg.decodeRequest(body);
     } catch (error) {
+      this.readBytesInFlight -= readBytes;
       this.answerUndecodable(body, error as MalformedPacket);
       return;
     }
@@ -178,6 +190,7 @@ export class Session extends EventEmitter {
       })
       .then((reply: Reply) => {
         this.inFlight--;
+        this.readBytesInFlight -= readBytes;
         const packet = Buffer.isBuffer(reply) ? reply : reply.packet;
         if (startedAt >= 0) publishRequest(this.ref, request, packet, startedAt, this.handlePath, this.offersExtension);
         this.send(packet, Buffer.isBuffer(reply) ? undefined : reply.release);

@@ -19,6 +19,13 @@ export interface SessionLimits {
   maxOpenHandles: number;
   /** Requests being worked on at once; past it the session stops reading until replies go out. */
   maxInFlight: number;
+  /**
+   * Bytes of READs being worked on at once (what they ask for, up to
+   * maxReadLength each); further READs wait. OpenSSH's client asks for 64 x
+   * 255 KiB at a time, while the SSH window lets only 2 MiB through: without
+   * this bound a download held 16 MiB of read data per session.
+   */
+  maxReadBytesInFlight: number;
   /** Entries in one READDIR reply. */
   readdirMaxEntries: number;
 }
@@ -37,5 +44,6 @@ export const defaultSessionLimits: SessionLimits = {
   advertisedWriteLength: 32 * 1024 - 29,
   maxOpenHandles: 1024,
   maxInFlight: 128,
+  maxReadBytesInFlight: 4 * 1024 * 1024,
   readdirMaxEntries: 512,
 };

@@ -276,6 +276,29 @@ describe('Session', () => {
       await waitFor(() => !pipe.toServer.isPaused(), 'the session to read again');
       assert.equal(expectReply(await pipe.request({ type: PacketType.STAT, path: '/slow' }), 'attrs').attrs.size, 100);
     });
+
+    it('holds READs past maxReadBytesInFlight until earlier ones reply; a malformed READ takes none of the budget', async () => {
+      const fs = new InstrumentedFS();
+      const content = randomBytes(10_000);
+      await fs.writeFile('/slow', content);
+      const pipe = await startedPipe(fs, { limits: { maxReadBytesInFlight: 3000 } });
+      const handle = await openFile(pipe, '/slow', OpenFlag.READ);
+      // A READ cut short after its handle: BAD_MESSAGE, and its 1000 bytes must not stay counted.
+      const id = pipe.id();
+      const truncated = encodeRequest({ type: PacketType.READ, id, handle, offset: 0, length: 1000 }).subarray(0, -12);
+      truncated.writeUInt32BE(truncated.length - 4, 0);
+      const bad = pipe.replyTo(id);
+      pipe.sendRaw(truncated);
+      assert.equal(statusOf(await bad).code, StatusCode.BAD_MESSAGE);
+      fs.readGate = new Gate();
+      const reads = Array.from({ length: 8 }, (_, i) => pipe.request({ type: PacketType.READ, handle, offset: i * 1000, length: 1000 }));
+      await waitFor(() => fs.calls.read === 3, 'three 1000-byte reads in the FS');
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(fs.calls.read, 3, 'no fourth read while 3000 bytes are being read');
+      fs.readGate.open();
+      const replies = await Promise.all(reads);
+      replies.forEach((reply, i) => assert.ok(expectReply(reply, 'data').data.equals(content.subarray(i * 1000, (i + 1) * 1000)), `read ${i}`));
+    });
   });
 
   describe('end of session', () => {
