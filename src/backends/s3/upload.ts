@@ -68,6 +68,11 @@ export class ObjectUpload {
   private logicalSize: number;
   private readonly pending = new Map<number, Buffer>();
   private part?: Buffer;
+  /**
+   * Part buffers whose UploadPart succeeded, for the next parts: a fresh 8 MiB buffer per part
+   * costs page faults on every first touch, and V8 frees the old ones only at its next GC.
+   */
+  private readonly freeParts: Buffer[] = [];
   private partFill = 0;
   private partCount = 0;
   private uploadId?: string;
@@ -182,6 +187,7 @@ export class ObjectUpload {
       }
       this.finished = true;
       this.part = undefined;
+      this.freeParts.length = 0;
     } catch (error) {
       this.fail(error);
       await this.abort();
@@ -196,6 +202,7 @@ export class ObjectUpload {
     this.failure ??= new StorageError(this.target.path, { message: 'Upload aborted' });
     this.pending.clear();
     this.part = undefined;
+    this.freeParts.length = 0;
     await Promise.all(this.inFlight);
     if (this.uploadId === undefined) return;
     try {
@@ -227,7 +234,7 @@ export class ObjectUpload {
     let offset = 0;
     while (offset < data.length) {
       const partSize = this.currentPartSize();
-      this.part ??= Buffer.allocUnsafe(partSize);
+      this.part ??= this.takePartBuffer(partSize);
       const taken = Math.min(partSize - this.partFill, data.length - offset);
       data.copy(this.part, this.partFill, offset, offset + taken);
       this.partFill += taken;
@@ -275,6 +282,11 @@ export class ObjectUpload {
     return data;
   }
 
+  private takePartBuffer(size: number): Buffer {
+    for (let free = this.freeParts.pop(); free; free = this.freeParts.pop()) if (free.length === size) return free;
+    return Buffer.allocUnsafe(size);
+  }
+
   private currentPartSize(): number {
     return this.target.partSize * 2 ** Math.floor(this.partCount / PARTS_PER_SIZE_STEP);
   }
@@ -289,13 +301,19 @@ export class ObjectUpload {
     this.throwIfBroken();
     if (this.partCount >= MAX_PARTS) this.refuse(`the object would need more than ${MAX_PARTS} parts`);
     const partNumber = ++this.partCount;
-    const body = this.part!.subarray(0, this.partFill);
+    const buffer = this.part!;
+    const body = buffer.subarray(0, this.partFill);
     this.part = undefined;
     this.partFill = 0;
     const upload = this.target.client
       .send(new UploadPartCommand({ Bucket: this.target.bucket, Key: this.target.key, UploadId: this.uploadId, PartNumber: partNumber, Body: body, ContentLength: body.length }))
       .then(
-        (result) => void this.completedParts.push({ PartNumber: partNumber, ETag: result.ETag }),
+        (result) => {
+          this.completedParts.push({ PartNumber: partNumber, ETag: result.ETag });
+          // The part was stored, so every byte of it was sent: the buffer is free. A failed part's
+          // buffer is not reused (a write of it may still be under way); the upload is over anyway.
+          if (!this.finished) this.freeParts.push(buffer);
+        },
         (error: unknown) => this.fail(error),
       )
       .finally(() => this.inFlight.delete(upload));
