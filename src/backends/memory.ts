@@ -199,7 +199,9 @@ export class MemoryFS extends FS {
       throw new InvalidArgument(path, { message: `Invalid hash range (${offset}, ${length})` });
     }
     const end = length === 0 ? file.size : Math.min(file.size, offset + length);
-    return createHash(algorithm).update(file.data.subarray(Math.min(offset, end), end)).digest();
+    const hash = createHash(algorithm);
+    file.content.forEachSlice(Math.min(offset, end), end, (slice) => hash.update(slice));
+    return hash.digest();
   }
 
   override async copy(from: string, to: string, overwrite: boolean): Promise<void> {
@@ -216,7 +218,11 @@ export class MemoryFS extends FS {
       file = this.storage.newFile(this.newMetadata(source.meta.permissions));
       this.attach(target.parent, target.name, file);
     }
-    this.storage.write(file, 0, source.data.subarray(0, source.size), to);
+    let position = 0;
+    source.content.forEachSlice(0, source.size, (slice) => {
+      this.storage.write(file, position, slice, to);
+      position += slice.length;
+    });
   }
 
   override async link(target: string, linkPath: string): Promise<void> {

@@ -1,5 +1,6 @@
 import { InsufficientStorage } from '../../fs/errors.js';
 import { nowSeconds, resizeFile, writeFileNode, type FileNode, type Metadata } from './inode.js';
+import { FileContent } from './content.js';
 
 /**
  * Owns the bytes of every file of one MemoryFS: all size changes go through
@@ -16,7 +17,7 @@ export class MemoryStorage {
 
   newFile(meta: Metadata): FileNode {
     this.inodes++;
-    return { kind: 'file', meta, data: Buffer.alloc(0), size: 0, links: 0, openHandles: 0 };
+    return { kind: 'file', meta, content: new FileContent(), size: 0, links: 0, openHandles: 0 };
   }
 
   resize(node: FileNode, size: number, path?: string): void {
