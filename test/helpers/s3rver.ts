@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { S3Client } from '@aws-sdk/client-s3';
 import { createS3Client } from '../../src/backends/s3/client.js';
 import { makeTempDir } from './tempDir.js';
@@ -17,8 +19,8 @@ export interface S3rverInstance {
   process: ChildProcess;
   /** A client for checking objects directly, set up as s3rver needs. */
   client: S3Client;
-  /** Connection options for an S3FS on this server. */
-  connection: { endpoint: string; forcePathStyle: true; region: string; credentials: typeof S3RVER_CREDENTIALS };
+  /** Connection options for an S3FS on this server (with TLS, the CA to trust). */
+  connection: { endpoint: string; forcePathStyle: true; region: string; credentials: typeof S3RVER_CREDENTIALS; caCertificates?: string };
   /** Kills the server now (SIGKILL), as a crash would; stop() still cleans up. */
   kill(): Promise<void>;
   /** Stops the server and deletes its data. */
@@ -44,21 +46,27 @@ const shorten = (segment) => {
 };
 FilesystemStore.encodeKeyPath = (key) => key.split('/').map(shorten).join('/');
 FilesystemStore.decodeKeyPath = (keyPath) => keyPath.split('/').map((segment) => longNames.get(segment) ?? segment).join('/');
-const [directory, bucket] = process.argv.slice(1);
-new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory, configureBuckets: [{ name: bucket }] })
+const [directory, bucket, keyFile, certFile] = process.argv.slice(1);
+const tls = keyFile ? { key: require('fs').readFileSync(keyFile), cert: require('fs').readFileSync(certFile) } : {};
+new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory, configureBuckets: [{ name: bucket }], ...tls })
   .run()
   .then((address) => process.stdout.write(JSON.stringify({ port: address.port }) + '\\n'))
   .catch((error) => { process.stderr.write(String(error && error.stack || error) + '\\n'); process.exit(1); });
 `;
 
+/** A self-signed certificate for 127.0.0.1 (test only), to serve S3 over HTTPS. */
+const TLS_FILES = { key: fileURLToPath(new URL('../fixtures/s3tls-key.pem', import.meta.url)), cert: fileURLToPath(new URL('../fixtures/s3tls-cert.pem', import.meta.url)) };
+
 /**
  * Starts a real s3rver (an S3 server in Node, from npm) on 127.0.0.1, a free
  * port, storing in a fresh temp dir, in a child process: its memory is then
- * not the SFTP server's, and a test can kill it mid-request.
+ * not the SFTP server's, and a test can kill it mid-request. With `tls`, it
+ * speaks HTTPS with a test certificate that `connection` and `client` trust.
  */
-export async function startS3rver(bucket = 'test-bucket'): Promise<S3rverInstance> {
+export async function startS3rver(bucket = 'test-bucket', options: { tls?: boolean } = {}): Promise<S3rverInstance> {
   const dir = makeTempDir('sftp-expose-s3rver-');
-  const child = spawn(process.execPath, ['--openssl-legacy-provider', '-e', CHILD_SCRIPT, dir.path, bucket], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const tlsArgs = options.tls ? [TLS_FILES.key, TLS_FILES.cert] : [];
+  const child = spawn(process.execPath, ['--openssl-legacy-provider', '-e', CHILD_SCRIPT, dir.path, bucket, ...tlsArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr += text));
   const exited = once(child, 'exit');
@@ -80,8 +88,9 @@ export async function startS3rver(bucket = 'test-bucket'): Promise<S3rverInstanc
     dir.remove();
     throw error;
   }
-  const endpoint = `http://127.0.0.1:${port}`;
-  const connection = { endpoint, forcePathStyle: true as const, region: 'us-east-1', credentials: S3RVER_CREDENTIALS };
+  const endpoint = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  const caCertificates = options.tls ? readFileSync(TLS_FILES.cert, 'utf8') : undefined;
+  const connection = { endpoint, forcePathStyle: true as const, region: 'us-east-1', credentials: S3RVER_CREDENTIALS, ...(caCertificates && { caCertificates }) };
   const client = createS3Client({ ...connection, maxAttempts: 2, requestTimeoutMs: 30_000 });
   const kill = async () => {
     if (child.exitCode === null && child.signalCode === null) {

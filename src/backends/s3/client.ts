@@ -1,3 +1,4 @@
+import { rootCertificates } from 'node:tls';
 import { S3Client } from '@aws-sdk/client-s3';
 
 /** How to reach the S3 service; everything unset comes from the standard AWS chain (env, ~/.aws). */
@@ -16,16 +17,44 @@ export interface S3ConnectionOptions {
   connectionTimeoutMs?: number;
   /** Milliseconds a request may sit with no data moving before it fails (default 60 s). */
   requestTimeoutMs?: number;
+  /**
+   * Send uploaded bytes as `UNSIGNED-PAYLOAD` instead of signing their SHA-256 (which costs about
+   * as much CPU as the rest of an upload through sftp-expose). Default: only over HTTPS, where TLS
+   * already guards the bytes; over plain HTTP the hash is S3's only check of them in transit (the
+   * AWS SDK for Java's AWS4UnsignedPayloadSigner makes the same choice).
+   */
+  unsignedPayload?: boolean;
+  /** Extra CA certificates (PEM) to trust besides Node's, for an endpoint with its own CA (MinIO, Ceph). */
+  caCertificates?: string | Buffer;
+}
+
+/** The requests that carry file content. */
+const UPLOADS = new Set(['PutObjectCommand', 'UploadPartCommand']);
+
+/** Marks upload bodies UNSIGNED-PAYLOAD (see `unsignedPayload`) before the request is signed, so the signer does not hash them. */
+function addUnsignedPayload(client: S3Client, always: boolean): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const request = args.request as { protocol?: string; headers?: Record<string, string> };
+      if (UPLOADS.has(context.commandName ?? '') && request.headers && (always || request.protocol === 'https:')) {
+        request.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+      }
+      return next(args);
+    },
+    { step: 'build', name: 'sftpExposeUnsignedPayload' },
+  );
 }
 
 /**
  * Makes the S3 client S3FS uses. Checksums are computed only where S3
  * requires them: the SDK's newer default (a CRC on every upload) is refused
  * by many S3-compatible servers and costs CPU for nothing TLS does not cover.
+ * For the same reason uploads over HTTPS are not hashed for the signature
+ * (see `unsignedPayload`).
  */
 export function createS3Client(options: S3ConnectionOptions): S3Client {
   const envRegion = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
-  return new S3Client({
+  const client = new S3Client({
     region: options.region ?? envRegion ?? (options.endpoint ? 'us-east-1' : undefined),
     endpoint: options.endpoint,
     forcePathStyle: options.forcePathStyle,
@@ -34,8 +63,15 @@ export function createS3Client(options: S3ConnectionOptions): S3Client {
     requestHandler: {
       connectionTimeout: options.connectionTimeoutMs ?? 10_000,
       requestTimeout: options.requestTimeoutMs ?? 60_000,
+      ...(options.caCertificates !== undefined && { httpsAgent: { keepAlive: true, ca: [...rootCertificates, options.caCertificates.toString()] } }),
     },
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
+    // The SDK sends bodies of 2 MiB and more (every part) with "Expect: 100-continue", and then
+    // on a fresh connection that is closed afterwards (a TCP and TLS handshake per part) after a
+    // round trip for the server's go-ahead. A part is worth sending without asking first.
+    expectContinueHeader: false,
   });
+  if (options.unsignedPayload !== false) addUnsignedPayload(client, options.unsignedPayload === true);
+  return client;
 }
