@@ -1,7 +1,8 @@
+import { readFileSync } from 'node:fs';
 import type { ServerSideEncryption, StorageClass } from '@aws-sdk/client-s3';
 import { S3FS, type S3FSOptions } from '../backends/s3/S3FS.js';
 import type { Logger } from '../logger.js';
-import { UsageError } from './serveOptions.js';
+import { UsageError, expandHome } from './serveOptions.js';
 
 type Flags = Readonly<Record<string, string | boolean | string[] | undefined>>;
 
@@ -17,6 +18,49 @@ export function parseSize(text: string, flag: string): number {
 function stringFlag(flags: Flags, name: string): string | undefined {
   const value = flags[name];
   return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/** rclone's tristate `--s3-use-unsigned-payload`: true, false, or unset for S3FS's default (unsigned over HTTPS only). */
+function parseUnsignedPayload(flags: Flags): boolean | undefined {
+  const text = stringFlag(flags, 's3-use-unsigned-payload');
+  if (text === undefined) return undefined;
+  // The spellings Go's strconv.ParseBool (and so rclone) accepts.
+  if (/^(true|t|1)$/i.test(text)) return true;
+  if (/^(false|f|0)$/i.test(text)) return false;
+  throw new UsageError(`invalid --s3-use-unsigned-payload "${text}": expected true or false`);
+}
+
+/** `--ca-cert` files, concatenated: one PEM string may carry several certificates. */
+function readCaCertificates(flags: Flags): string | undefined {
+  const value = flags['ca-cert'];
+  const files = (Array.isArray(value) ? value : typeof value === 'string' ? [value] : []).map(expandHome);
+  if (files.length === 0) return undefined;
+  return files
+    .map((file) => {
+      let text: string;
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch (error) {
+        throw new UsageError(`cannot read --ca-cert ${file}: ${(error as Error).message}`);
+      }
+      if (!text.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`--ca-cert ${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+      return text.endsWith('\n') ? text : `${text}\n`;
+    })
+    .join('');
+}
+
+/** Node's codes for a certificate it could not verify: SELF_SIGNED_CERT_IN_CHAIN, DEPTH_ZERO_SELF_SIGNED_CERT, UNABLE_TO_VERIFY_LEAF_SIGNATURE, CERT_HAS_EXPIRED... */
+const UNTRUSTED_CERTIFICATE = /CERT|UNABLE_TO_VERIFY/;
+
+/** A hint for the start-up error when the endpoint's TLS certificate was the problem (the SDK wraps Node's error). */
+function certificateHint(error: unknown): string {
+  for (let cause = error, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth++) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && UNTRUSTED_CERTIFICATE.test(code)) {
+      return ` (the endpoint's TLS certificate is not trusted; for a private CA or a self-signed certificate, give the CA with --ca-cert FILE)`;
+    }
+  }
+  return '';
 }
 
 /**
@@ -52,6 +96,8 @@ export async function openS3Backend(spec: string, flags: Flags, logger: Logger):
     serverSideEncryption: stringFlag(flags, 's3-server-side-encryption') as ServerSideEncryption | undefined,
     sseKmsKeyId: stringFlag(flags, 's3-sse-kms-key-id'),
     useServerModtime: flags['s3-use-server-modtime'] === true,
+    unsignedPayload: parseUnsignedPayload(flags),
+    caCertificates: readCaCertificates(flags),
     logger,
   };
   let fs: S3FS;
@@ -63,7 +109,7 @@ export async function openS3Backend(spec: string, flags: Flags, logger: Logger):
   try {
     for await (const _entry of fs.listdir('/')) break;
   } catch (error) {
-    throw new Error(`cannot use S3 backend ${spec}: ${(error as Error).message}`);
+    throw new Error(`cannot use S3 backend ${spec}: ${(error as Error).message}${certificateHint(error)}`);
   }
   return fs;
 }

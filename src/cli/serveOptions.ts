@@ -106,6 +106,8 @@ const serveFlags = {
   's3-server-side-encryption': { type: 'string' },
   's3-sse-kms-key-id': { type: 'string' },
   's3-use-server-modtime': { type: 'boolean' },
+  's3-use-unsigned-payload': { type: 'string' },
+  'ca-cert': { type: 'string', multiple: true },
   ...defenceFlags,
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -164,6 +166,10 @@ Flags:
       --s3-storage-class string  Storage class of new objects (STANDARD, STANDARD_IA, ...)
       --s3-server-side-encryption string  AES256 or aws:kms (key from --s3-sse-kms-key-id)
       --s3-use-server-modtime    List with S3's upload times, no HEAD per entry (faster; ignores set mtimes)
+      --s3-use-unsigned-payload true|false  Sign uploads without hashing their bytes (UNSIGNED-PAYLOAD);
+                                 default: unsigned over https://, signed over http://
+      --ca-cert file             PEM CA certificate(s) to trust for the S3 endpoint besides the system's
+                                 (a private CA or self-signed MinIO); repeatable
 ${DEFENCE_USAGE}
   -h, --help                     Show this help
 
