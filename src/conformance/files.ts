@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
 import { AlreadyExists, FSError, IsADirectory, NotADirectory, ResourceNotFound } from '../fs/errors.js';
+import { readIntoFile } from '../fs/readInto.js';
 import { flags, pattern, readToEnd, type Specifier } from './harness.js';
 
 /** open(): how each flag combination creates, truncates, refuses or appends. */
@@ -143,6 +144,27 @@ export function describeReadWrite(spec: Specifier): void {
       const handle = await fs.open('/f', flags('read'));
       try {
         assert.equal((await handle.read(4, 100)).toString(), 'ef');
+      } finally {
+        await handle.close();
+      }
+    });
+
+    spec.it('readInto (the server\'s READ path: the handle\'s own, or read and copy) fills the target as read returns', async (fs) => {
+      const content = pattern(100_000);
+      await fs.writeFile('/f', content);
+      const handle = await fs.open('/f', flags('read'));
+      try {
+        for (const [offset, length] of [[0, 100_000], [3, 70_000], [99_990, 64], [100_000, 10], [200_000, 10]] as const) {
+          const target = Buffer.alloc(length, 0xaa);
+          // A short read is allowed (clients ask again for the rest); 0 only at end of file.
+          let filled = 0;
+          for (let bytes = -1; bytes !== 0 && filled < length; filled += bytes) {
+            bytes = await readIntoFile(handle, target.subarray(filled), offset + filled);
+          }
+          const expected = content.subarray(Math.min(offset, content.length), Math.min(offset + length, content.length));
+          assert.equal(filled, expected.length, `bytes read at ${offset}`);
+          assert.ok(target.subarray(0, filled).equals(expected), `content at ${offset}`);
+        }
       } finally {
         await handle.close();
       }
