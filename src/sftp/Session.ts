@@ -7,7 +7,7 @@ import { builtinExtensions, type Extension, type ExtensionContext } from './exte
 import { HandleQueue } from './HandleQueue.js';
 import { HandleTable, type HandleEntry, type HandleUsage } from './HandleTable.js';
 import { ReplyBatcher } from './ReplyBatcher.js';
-import { takeDataReplyBuffer } from './dataReplies.js';
+import { readDataReply, type PooledReply } from './dataReplies.js';
 import { defaultSessionLimits, type SessionLimits } from './limits.js';
 import { MalformedPacket, PacketFramer, PacketReader } from './protocol/codec.js';
 import { PacketType, SFTP_VERSION, StatusCode } from './protocol/constants.js';
@@ -44,10 +44,6 @@ export interface SessionOptions {
 
 /** A reply packet, or one in a reused buffer to hand back once it is written (see dataReplies.ts). */
 type Reply = Buffer | PooledReply;
-interface PooledReply {
-  packet: Buffer;
-  release(): void;
-}
 type Handler<T extends msg.RequestType> = (request: msg.RequestOf<T>) => Promise<Reply>;
 
 /**
@@ -302,21 +298,10 @@ export class Session extends EventEmitter {
     },
     [PacketType.READ]: async ({ id, handle, offset, length }) => {
       const entry = this.handles.file(handle);
-      // Read straight into the reply's buffer, after room for its header: no copy to join them.
-      const buffer = takeDataReplyBuffer(Math.min(length, this.limits.maxReadLength));
-      let bytes: number;
-      try {
-        bytes = await entry.queue.shared(() => this.si.readInto(entry.open, offset, buffer.data));
-      } catch (error) {
-        buffer.release();
-        throw error;
-      }
+      const read = (target: Buffer) => entry.queue.shared(() => this.si.readInto(entry.open, offset, target));
+      const { reply, bytes } = await readDataReply(id, Math.min(length, this.limits.maxReadLength), read);
       entry.bytesRead += bytes;
-      if (bytes === 0) {
-        buffer.release();
-        return msg.encodeStatus(id, StatusCode.EOF);
-      }
-      return { packet: buffer.reply(id, bytes), release: buffer.release };
+      return reply;
     },
     [PacketType.WRITE]: async ({ id, handle, offset, data }) => {
       const entry = this.handles.file(handle);

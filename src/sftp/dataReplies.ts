@@ -1,4 +1,5 @@
-import { PacketType } from './protocol/constants.js';
+import { PacketType, StatusCode } from './protocol/constants.js';
+import { encodeStatus } from './protocol/messages.js';
 
 /** Bytes of a DATA reply before its data: uint32 packet length, byte type, uint32 id, uint32 data length. */
 export const DATA_HEADER_LENGTH = 13;
@@ -55,4 +56,31 @@ export function takeDataReplyBuffer(length: number): DataReplyBuffer {
       if (pool.length < KEEP) pool.push(buffer);
     },
   };
+}
+
+/** A reply packet in a pooled buffer, to hand back (release) once it is written. */
+export interface PooledReply {
+  packet: Buffer;
+  release(): void;
+}
+
+/**
+ * A READ's reply: `read` fills a pooled buffer after the room for the DATA
+ * header, so header and data are never copied together; EOF when it reads
+ * nothing. `bytes`: how many were read.
+ */
+export async function readDataReply(id: number, length: number, read: (target: Buffer) => Promise<number>): Promise<{ reply: Buffer | PooledReply; bytes: number }> {
+  const buffer = takeDataReplyBuffer(length);
+  let bytes: number;
+  try {
+    bytes = await read(buffer.data);
+  } catch (error) {
+    buffer.release();
+    throw error;
+  }
+  if (bytes === 0) {
+    buffer.release();
+    return { reply: encodeStatus(id, StatusCode.EOF), bytes };
+  }
+  return { reply: { packet: buffer.reply(id, bytes), release: buffer.release }, bytes };
 }
