@@ -9,11 +9,12 @@ export interface ReplyBatcherOptions {
   socket?: Writable;
   /** The stream is done with a chunk when it calls the write's callback (see SessionTransport.copiesOnWrite). */
   reuseAfterWrite?: boolean;
-  /** Bytes queued before a batch is written at once. */
-  maxBatch?: number;
-  /** Replies this long are written on their own. */
-  writeAlone?: number;
 }
+
+/** Bytes queued before a batch is written at once. */
+const MAX_BATCH = 256 * 1024;
+/** Replies this long are written on their own: two SSH packets or more, nothing to gain from joining them. */
+const WRITE_ALONE = 64 * 1024;
 
 /**
  * Gathers the replies finished in one turn of the event loop into one write.
@@ -23,9 +24,9 @@ export interface ReplyBatcherOptions {
  * reply costs a full packet plus a 13-byte one, and a socket write and a MAC
  * for each — twice the packets OpenSSH sends, for the client to decrypt too.
  * Written together, replies fill whole packets. A batch is written at the end
- * of the current I/O phase (setImmediate), or at once when it reaches `maxBatch`.
+ * of the current I/O phase (setImmediate), or at once when it reaches MAX_BATCH.
  *
- * A reply of `writeAlone` bytes or more is many packets already: it is
+ * A reply of WRITE_ALONE bytes or more is many packets already: it is
  * written as it is, after the batch queued before it, and never copied.
  */
 export class ReplyBatcher {
@@ -36,8 +37,6 @@ export class ReplyBatcher {
 
   private readonly socket?: Writable;
   private readonly reuseAfterWrite: boolean;
-  private readonly maxBatch: number;
-  private readonly writeAlone: number;
 
   constructor(
     private readonly writable: Writable,
@@ -47,8 +46,6 @@ export class ReplyBatcher {
   ) {
     this.socket = options.socket;
     this.reuseAfterWrite = options.reuseAfterWrite ?? false;
-    this.maxBatch = options.maxBatch ?? 256 * 1024;
-    this.writeAlone = options.writeAlone ?? 64 * 1024;
   }
 
   /**
@@ -57,7 +54,7 @@ export class ReplyBatcher {
    * so that its buffer can be reused; otherwise it is never called.
    */
   push(packet: Buffer, release?: () => void): void {
-    if (packet.length >= this.writeAlone) {
+    if (packet.length >= WRITE_ALONE) {
       this.flush();
       this.write(packet, release);
       return;
@@ -65,7 +62,7 @@ export class ReplyBatcher {
     this.parts.push(packet);
     this.bytes += packet.length;
     if (release) this.releases.push(release);
-    if (this.bytes >= this.maxBatch) this.flush();
+    if (this.bytes >= MAX_BATCH) this.flush();
     else if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.flush());
