@@ -2,7 +2,7 @@ import { PacketType, StatusCode } from './protocol/constants.js';
 import { encodeStatus } from './protocol/messages.js';
 
 /** Bytes of a DATA reply before its data: uint32 packet length, byte type, uint32 id, uint32 data length. */
-export const DATA_HEADER_LENGTH = 13;
+const DATA_HEADER_LENGTH = 13;
 
 /**
  * READs asking for at least this much get a pooled buffer. Smaller ones are

@@ -24,18 +24,20 @@ export class MemoryFileHandle implements FileHandle {
   }
 
   async read(offset: number, length: number): Promise<Buffer> {
-    this.checkOpen();
-    checkRange(offset, length, this.path);
-    // EBADF on Linux; PermissionDenied is what an SFTP client can act on.
-    if (!this.flags.read) throw new PermissionDenied(this.path, { message: 'File not open for reading' });
+    this.checkReadable(offset, length);
     return readFileNode(this.node, offset, length);
   }
 
   async readInto(target: Buffer, offset: number): Promise<number> {
-    this.checkOpen();
-    checkRange(offset, target.length, this.path);
-    if (!this.flags.read) throw new PermissionDenied(this.path, { message: 'File not open for reading' });
+    this.checkReadable(offset, target.length);
     return readFileNodeInto(this.node, offset, target);
+  }
+
+  private checkReadable(offset: number, length: number): void {
+    this.checkOpen();
+    checkRange(offset, length, this.path);
+    // EBADF on Linux; PermissionDenied is what an SFTP client can act on.
+    if (!this.flags.read) throw new PermissionDenied(this.path, { message: 'File not open for reading' });
   }
 
   async write(offset: number, data: Buffer): Promise<void> {

@@ -83,7 +83,7 @@ export function writeFileNode(node: FileNode, offset: number, data: Buffer): voi
 /** A copy of the bytes in [offset, offset+length), clipped at end of file. */
 export function readFileNode(node: FileNode, offset: number, length: number): Buffer {
   const bytes = Buffer.allocUnsafe(Math.max(0, Math.min(length, node.size - offset)));
-  node.content.readInto(offset, bytes);
+  readFileNodeInto(node, offset, bytes);
   return bytes;
 }
 
