@@ -17,6 +17,7 @@ import { applyAttributes, changesMetadata, statsOf, type AttributeDefaults, type
 import { Bucket, type HeadResult } from './bucket.js';
 import { capacityStats, type Capacity } from './capacity.js';
 import { createS3Client, type S3ConnectionOptions } from './client.js';
+import { ChunkPool } from './chunkPool.js';
 import { ObjectReader } from './download.js';
 import { S3FileHandle, type HandleContext } from './handle.js';
 import { directoryKey, fileKey, normalizePrefix } from './keys.js';
@@ -87,6 +88,8 @@ export class S3FS extends FS {
   readonly root: string;
   private readonly settings: Settings;
   private readonly knownDirectories = new KnownDirectories();
+  /** Buffers downloads keep their read-ahead in, shared by all of them (and by withPrefix views). */
+  private readonly downloadChunks = new ChunkPool();
   private readonly ownsClient: boolean;
 
   constructor(options: S3FSOptions) {
@@ -309,7 +312,7 @@ export class S3FS extends FS {
   }
 
   private makeReader(key: string, path: string, head: HeadResult): ObjectReader {
-    return new ObjectReader({ client: this.bucket.client, bucket: this.bucket.name, key, path, size: head.size, etag: head.etag }, this.settings.readAhead);
+    return new ObjectReader({ client: this.bucket.client, bucket: this.bucket.name, key, path, size: head.size, etag: head.etag }, this.settings.readAhead, this.downloadChunks);
   }
 
   private makeUpload(key: string, path: string, metadata: ObjectMetadata, base?: UploadBase): ObjectUpload {

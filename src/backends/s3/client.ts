@@ -1,5 +1,6 @@
 import { rootCertificates } from 'node:tls';
 import { S3Client } from '@aws-sdk/client-s3';
+import { DirectBodyHandler } from './directGet.js';
 
 /** How to reach the S3 service; everything unset comes from the standard AWS chain (env, ~/.aws). */
 export interface S3ConnectionOptions {
@@ -54,6 +55,9 @@ function addUnsignedPayload(client: S3Client, always: boolean): void {
  */
 export function createS3Client(options: S3ConnectionOptions): S3Client {
   const envRegion = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+  const connectionTimeoutMs = options.connectionTimeoutMs ?? 10_000;
+  const requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
+  const ca = options.caCertificates === undefined ? undefined : [...rootCertificates, options.caCertificates.toString()];
   const client = new S3Client({
     region: options.region ?? envRegion ?? (options.endpoint ? 'us-east-1' : undefined),
     endpoint: options.endpoint,
@@ -61,9 +65,9 @@ export function createS3Client(options: S3ConnectionOptions): S3Client {
     credentials: options.credentials,
     maxAttempts: options.maxAttempts ?? 3,
     requestHandler: {
-      connectionTimeout: options.connectionTimeoutMs ?? 10_000,
-      requestTimeout: options.requestTimeoutMs ?? 60_000,
-      ...(options.caCertificates !== undefined && { httpsAgent: { keepAlive: true, ca: [...rootCertificates, options.caCertificates.toString()] } }),
+      connectionTimeout: connectionTimeoutMs,
+      requestTimeout: requestTimeoutMs,
+      ...(ca !== undefined && { httpsAgent: { keepAlive: true, ca } }),
     },
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
@@ -73,5 +77,8 @@ export function createS3Client(options: S3ConnectionOptions): S3Client {
     expectContinueHeader: false,
   });
   if (options.unsignedPayload !== false) addUnsignedPayload(client, options.unsignedPayload === true);
+  // Object downloads (ObjectReader) ask for GETs whose bodies are read without a Buffer per socket read.
+  const config = client.config as unknown as { requestHandler: ConstructorParameters<typeof DirectBodyHandler>[0] };
+  config.requestHandler = new DirectBodyHandler(config.requestHandler, { connectionTimeoutMs, requestTimeoutMs, ca });
   return client;
 }

@@ -1,5 +1,7 @@
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { ChunkPool } from './chunkPool.js';
+import { DIRECT_BODY, DirectBody, type BodyControl } from './directGet.js';
 import { toFSError } from './errors.js';
 
 /** Data kept behind the furthest read served, for a client re-reading a little (a short reply's tail). */
@@ -36,11 +38,16 @@ interface Waiter {
  * Reads at or past the end give an empty buffer (EOF).
  */
 export class ObjectReader {
-  private stream?: Readable;
+  /** The streaming GET's body, while one is open. */
+  private stream?: BodyControl;
   private abort?: AbortController;
   /** Bumped on every (re)start, so events of a replaced stream are ignored. */
   private generation = 0;
+  /** What has arrived and is kept, in order: views of pooled chunks (a DirectBody) or the body's own Buffers. */
   private chunks: Buffer[] = [];
+  /** The pooled chunk a DirectBody's bytes are being copied into, and how much of it is used. */
+  private filling?: Buffer;
+  private filled = 0;
   /** Offset of the first buffered byte, and of the next byte the stream will deliver. */
   private bufferStart = 0;
   private streamPosition = 0;
@@ -50,7 +57,11 @@ export class ObjectReader {
   /** Single-range GETs of seeking reads, aborted on close. */
   private readonly rangeReads = new Set<AbortController>();
 
-  constructor(private readonly object: ObjectVersion, private readonly readAhead: number) {}
+  constructor(
+    private readonly object: ObjectVersion,
+    private readonly readAhead: number,
+    private readonly pool: ChunkPool = new ChunkPool(),
+  ) {}
 
   get size(): number {
     return this.object.size;
@@ -133,7 +144,7 @@ export class ObjectReader {
     this.abort = abort;
     const { client, bucket, key, etag, size } = this.object;
     const command = new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${offset}-${size - 1}`, IfMatch: etag });
-    client.send(command, { abortSignal: abort.signal }).then(
+    client.send(command, { abortSignal: abort.signal, [DIRECT_BODY]: true } as { abortSignal: AbortSignal }).then(
       (response) => {
         const body = response.Body as Readable | undefined;
         if (generation !== this.generation) {
@@ -141,19 +152,48 @@ export class ObjectReader {
           return;
         }
         if (!body) return this.fail(new Error('GetObject returned no body'));
+        const current = () => generation === this.generation;
+        if (body instanceof DirectBody) {
+          this.stream = body.control;
+          body.deliverTo({ data: (view) => current() && this.receiveCopy(view), end: () => current() && this.ended(), error: (error) => current() && this.fail(error) });
+          return;
+        }
+        // A client of the caller's own, without DirectBodyHandler: a plain Readable.
         this.stream = body;
-        body.on('data', (chunk: Buffer) => this.receive(generation, chunk));
-        body.on('end', () => generation === this.generation && this.ended());
-        body.on('error', (error) => generation === this.generation && this.fail(error));
+        body.on('data', (chunk: Buffer) => current() && this.receive(chunk));
+        body.on('end', () => current() && this.ended());
+        body.on('error', (error) => current() && this.fail(error));
       },
       (error: unknown) => generation === this.generation && this.fail(error),
     );
   }
 
-  private receive(generation: number, chunk: Buffer): void {
-    if (generation !== this.generation) return;
+  /** Keeps a view of the receive buffer by copying it into pooled chunks, extending the last one kept where it continues it. */
+  private receiveCopy(view: Buffer): void {
+    let copied = 0;
+    while (copied < view.length) {
+      if (!this.filling) {
+        this.filling = this.pool.take();
+        this.filled = 0;
+      }
+      const start = this.filled;
+      this.filled += view.copy(this.filling, start, copied);
+      copied += this.filled - start;
+      const last = this.chunks.at(-1);
+      if (start > 0 && last?.buffer === this.filling.buffer) this.chunks[this.chunks.length - 1] = this.filling.subarray(last.byteOffset, this.filled);
+      else this.chunks.push(this.filling.subarray(start, this.filled));
+      if (this.filled === this.filling.length) this.filling = undefined;
+    }
+    this.received(view.length);
+  }
+
+  private receive(chunk: Buffer): void {
     this.chunks.push(chunk);
-    this.streamPosition += chunk.length;
+    this.received(chunk.length);
+  }
+
+  private received(bytes: number): void {
+    this.streamPosition += bytes;
     this.serve();
     if (this.streamPosition - this.servedEnd > this.readAhead && this.waiters.length === 0) this.stream?.pause();
   }
@@ -171,11 +211,11 @@ export class ObjectReader {
     if (this.streamPosition - this.servedEnd <= this.readAhead) this.stream?.resume();
   }
 
-  /** Buffered bytes [start, end): a view of one chunk when they lie in one (chunks are never reused or changed), else a copy. */
+  /** A copy of the buffered bytes [start, end): pooled chunks are reused once served. */
   private slice(start: number, end: number): Buffer {
-    const pieces: Buffer[] = [];
-    this.forEachPiece(start, end, (piece) => pieces.push(piece));
-    return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, end - start);
+    const copy = Buffer.allocUnsafe(end - start);
+    this.copyInto(copy, start, end);
+    return copy;
   }
 
   private copyInto(target: Buffer, start: number, end: number): number {
@@ -197,7 +237,10 @@ export class ObjectReader {
   private trim(): void {
     const keepFrom = Math.min(this.servedEnd - KEEP_BEHIND, ...this.waiters.map((waiter) => waiter.offset));
     while (this.chunks.length > 1 && this.bufferStart + this.chunks[0]!.length <= keepFrom) {
-      this.bufferStart += this.chunks.shift()!.length;
+      const dropped = this.chunks.shift()!;
+      this.bufferStart += dropped.length;
+      // Views of a pooled chunk are kept in order: the one that reaches its end is the last of it.
+      if (dropped.byteOffset + dropped.length === this.pool.chunkSize && dropped.buffer !== this.filling?.buffer) this.pool.release(dropped);
     }
   }
 
@@ -221,7 +264,10 @@ export class ObjectReader {
     this.stream?.destroy();
     this.stream = undefined;
     this.abort = undefined;
+    for (const chunk of this.chunks) this.pool.release(chunk);
+    if (this.filling) this.pool.release(this.filling);
     this.chunks = [];
+    this.filling = undefined;
     if (error) {
       const waiters = this.waiters;
       this.waiters = [];
