@@ -67,6 +67,7 @@ export class DirectBody extends Readable {
   private sink?: BodySink;
   private complete = false;
   private failure?: Error;
+  private handedOver = false;
 
   /** Flow control of the connection, for a BodySink. */
   readonly control: BodyControl;
@@ -81,12 +82,15 @@ export class DirectBody extends Readable {
    * then each read as it arrives. From then on the Readable side is unused.
    */
   deliverTo(sink: BodySink): void {
+    // Resumed first (bytes come no sooner than the next turn of the event loop), so that a sink
+    // pausing while it takes the buffered bytes stays paused: `_read` no longer resumes.
+    this.handedOver = true;
+    this.control.resume();
     let chunk: Buffer | null;
     while ((chunk = this.read() as Buffer | null) !== null) sink.data(chunk);
     this.sink = sink;
     if (this.failure) sink.error(this.failure);
     else if (this.complete) sink.end();
-    else this.control.resume();
   }
 
   /** @internal Bytes from the connection (a view valid during the call). */
@@ -110,7 +114,7 @@ export class DirectBody extends Readable {
   }
 
   override _read(): void {
-    this.control.resume();
+    if (!this.handedOver) this.control.resume();
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
