@@ -134,7 +134,7 @@ async function main(): Promise<number> {
   if (serverNames.length === 0) throw new Error('no server to benchmark');
   // W7 is measured during W6; run W6 once for both.
   const workloads = WORKLOADS.filter((w) => options.only.includes(w.id) && !(w.id === 'W7' && options.only.includes('W6')));
-  // S3 compares sftp-expose with the AWS SDK, not with the other SFTP servers: it needs sftp-expose only.
+  // S3 compares sftp-expose with the AWS SDK (and with rclone serving the same bucket, when rclone runs): it needs sftp-expose.
   const s3 = options.only.includes('S3') && serverNames.includes('sftp-expose');
   if (options.only.includes('S3') && !s3) loud('SKIPPING S3: it measures sftp-expose, which --servers leaves out');
 
@@ -200,7 +200,7 @@ async function main(): Promise<number> {
     let s3Result: S3Result | undefined;
     if (s3) {
       progress(`\nS3: put and get one ${options.size / 1024 ** 2} MiB file through sftp-expose over S3FS, and directly with the AWS SDK, on a local s3rver`);
-      s3Result = summariseS3(await runS3Workload(ctx, progress));
+      s3Result = summariseS3(await runS3Workload(ctx, progress, serverNames.includes('rclone')));
     }
 
     const results = summarise(samples);

@@ -10,11 +10,14 @@ export interface S3Samples {
   directPut: number[];
   sftpGet: number[];
   directGet: number[];
+  /** rclone serve sftp over the same bucket, when rclone is installed and not left out by --servers; else empty. */
+  rclonePut: number[];
+  rcloneGet: number[];
   /** An sftp run that moves nothing (`pwd`): connect, key exchange, auth, exit. */
   sftpSession: number[];
   /** sftp-expose's RSS after its warm-up login, before any transfer. */
   idleRss: number;
-  /** sftp-expose's peak RSS (sampled every 50 ms, process tree: with tsx's esbuild helper) during each put and each get. */
+  /** sftp-expose's peak RSS (the kernel's VmHWM, reset before each transfer) during each put and each get. */
   putRss: number[];
   getRss: number[];
   /** sftp-expose's VmHWM at the end: the highest RSS it had over the whole workload. */
@@ -46,11 +49,13 @@ export interface S3Comparison {
   directMiBps: number;
   /** Our throughput / the direct SDK's: >= 0.8 is issue 5's target. */
   ratio: number;
+  /** rclone serve sftp over the same bucket: median seconds, and its time / ours (> 1: we are faster); absent when not run. */
+  rclone?: { seconds: number; ratio: number };
 }
 
 const MiB = 1024 * 1024;
 
-function compare(size: number, ours: number[], direct: number[]): S3Comparison {
+function compare(size: number, ours: number[], direct: number[], rclone: number[]): S3Comparison {
   const sftpExpose = median(ours);
   const directSeconds = median(direct);
   return {
@@ -59,6 +64,7 @@ function compare(size: number, ours: number[], direct: number[]): S3Comparison {
     sftpExposeMiBps: size / MiB / sftpExpose,
     directMiBps: size / MiB / directSeconds,
     ratio: directSeconds / sftpExpose,
+    ...(rclone.length > 0 && { rclone: { seconds: median(rclone), ratio: median(rclone) / sftpExpose } }),
   };
 }
 
@@ -66,8 +72,8 @@ export function summariseS3(samples: S3Samples): S3Result {
   const memory = (values: number[]) => ({ median: median(values) / MiB, max: Math.max(...values) / MiB });
   return {
     sizeMiB: samples.size / MiB,
-    put: compare(samples.size, samples.sftpPut, samples.directPut),
-    get: compare(samples.size, samples.sftpGet, samples.directGet),
+    put: compare(samples.size, samples.sftpPut, samples.directPut, samples.rclonePut),
+    get: compare(samples.size, samples.sftpGet, samples.directGet, samples.rcloneGet),
     sftpSessionSeconds: median(samples.sftpSession),
     putPeakRssMiB: memory(samples.putRss),
     getPeakRssMiB: memory(samples.getRss),
@@ -85,18 +91,19 @@ function verdict(met: boolean): string {
 export function s3MarkdownTable(r: S3Result): string {
   const ratioTarget = S3_TARGETS.throughputRatio;
   const rssTarget = S3_TARGETS.peakRssMiB;
+  const rclone = (c: S3Comparison) => (c.rclone ? `${c.rclone.seconds.toFixed(2)} s (${(r.sizeMiB / c.rclone.seconds).toFixed(0)} MiB/s) | ${c.rclone.ratio.toFixed(2)}x` : 'not run | ');
   const row = (label: string, c: S3Comparison) =>
-    `| ${label} | ${c.sftpExpose.toFixed(2)} s (${c.sftpExposeMiBps.toFixed(0)} MiB/s) | ${c.direct.toFixed(2)} s (${c.directMiBps.toFixed(0)} MiB/s) | ${c.ratio.toFixed(2)}x | >= ${ratioTarget}x: ${verdict(c.ratio >= ratioTarget)} |`;
+    `| ${label} | ${c.sftpExpose.toFixed(2)} s (${c.sftpExposeMiBps.toFixed(0)} MiB/s) | ${c.direct.toFixed(2)} s (${c.directMiBps.toFixed(0)} MiB/s) | ${c.ratio.toFixed(2)}x | >= ${ratioTarget}x: ${verdict(c.ratio >= ratioTarget)} | ${rclone(c)} |`;
   const size = r.sizeMiB >= 1024 ? `${r.sizeMiB / 1024} GiB` : `${r.sizeMiB} MiB`;
   return [
-    `| S3 workload | sftp-expose (${r.samples.server}; OpenSSH sftp -> sftp-expose -> S3) | direct SDK (lib-storage Upload / GetObject) | ours / direct throughput | target |`,
-    '|---|---:|---:|---:|---|',
+    `| S3 workload | sftp-expose (${r.samples.server}; OpenSSH sftp -> sftp-expose -> S3) | direct SDK (lib-storage Upload / GetObject) | ours / direct throughput | target | rclone serve sftp over the bucket | rclone time / ours |`,
+    '|---|---:|---:|---:|---|---:|---:|',
     row(`put ${size}`, r.put),
     row(`get ${size}`, r.get),
-    `| sftp session without transfer (connect, auth, exit) | ${r.sftpSessionSeconds.toFixed(2)} s | | | |`,
-    `| sftp-expose RSS after the warm-up login, before any transfer | ${r.idleRssMiB.toFixed(1)} MiB | | | |`,
-    `| sftp-expose peak RSS during the put (kernel VmHWM, reset per transfer; median / max of rounds) | ${r.putPeakRssMiB.median.toFixed(1)} / ${r.putPeakRssMiB.max.toFixed(1)} MiB | | | < ${rssTarget} MiB: ${verdict(r.putPeakRssMiB.max < rssTarget)} |`,
-    `| sftp-expose peak RSS during the get (median / max) | ${r.getPeakRssMiB.median.toFixed(1)} / ${r.getPeakRssMiB.max.toFixed(1)} MiB | | | |`,
-    `| sftp-expose VmHWM over the whole workload (the node process alone; start, puts, gets) | ${r.highWaterMarkMiB.toFixed(1)} MiB | | | |`,
+    `| sftp session without transfer (connect, auth, exit) | ${r.sftpSessionSeconds.toFixed(2)} s | | | | | |`,
+    `| sftp-expose RSS after the warm-up login, before any transfer | ${r.idleRssMiB.toFixed(1)} MiB | | | | | |`,
+    `| sftp-expose peak RSS during the put (kernel VmHWM, reset per transfer; median / max of rounds) | ${r.putPeakRssMiB.median.toFixed(1)} / ${r.putPeakRssMiB.max.toFixed(1)} MiB | | | < ${rssTarget} MiB: ${verdict(r.putPeakRssMiB.max < rssTarget)} | | |`,
+    `| sftp-expose peak RSS during the get (median / max) | ${r.getPeakRssMiB.median.toFixed(1)} / ${r.getPeakRssMiB.max.toFixed(1)} MiB | | | | | |`,
+    `| sftp-expose VmHWM over the whole workload (the node process alone; start, puts, gets) | ${r.highWaterMarkMiB.toFixed(1)} MiB | | | | | |`,
   ].join('\n');
 }

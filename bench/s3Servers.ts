@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startS3rver, type S3rverInstance } from '../test/helpers/s3rver.js';
-import { spawnServer } from './servers/process.js';
+import { freePort, spawnServer, waitForSshBanner } from './servers/process.js';
 import type { BenchEnvironment, BenchServer } from './servers/types.js';
 import { readListeningPort } from './servers/sftpExpose.js';
 
@@ -74,3 +75,27 @@ export async function startS3BenchServers(env: BenchEnvironment, how: 'source' |
   };
 }
 
+
+/**
+ * `rclone serve sftp` over the same bucket (rclone's S3 backend, given as a
+ * connection string; no config file, --vfs-cache-mode off as by default):
+ * the other server that exposes S3 over SFTP, for comparison.
+ */
+export async function startRcloneOverS3(env: BenchEnvironment, s3: S3rverInstance, bucket = 'bench'): Promise<BenchServer> {
+  const port = await freePort();
+  const remote = `:s3,provider=Other,endpoint='${s3.endpoint}',access_key_id=S3RVER,secret_access_key=S3RVER,force_path_style=true,region=us-east-1:${bucket}`;
+  // rclone's AWS SDK would try to load AWS_CA_BUNDLE (set on some machines) for this plain-HTTP endpoint and fail.
+  const { AWS_CA_BUNDLE: _ignored, ...environment } = process.env;
+  const server = spawnServer(
+    'rclone',
+    ['serve', 'sftp', remote, '--addr', `127.0.0.1:${port}`, '--authorized-keys', env.authorizedKeysPath, '--key', env.hostKeyPath, '--config', '/dev/null', '--cache-dir', join(env.workDir, 'rclone-cache-s3'), '--log-level', 'ERROR'],
+    { env: environment },
+  );
+  try {
+    await waitForSshBanner(port, server.child);
+  } catch (error) {
+    await server.stop();
+    throw new Error(`rclone serve sftp over S3 did not start: ${(error as Error).message}\n${server.stderrTail()}`);
+  }
+  return { name: 'rclone', port, user: 'bench', pid: server.child.pid!, upload: { remoteDir: '.', storage: 's3' }, stop: () => server.stop() };
+}

@@ -14,7 +14,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { LAYOUT } from './dataset.js';
 import { samplePeakMemory, treeMemory } from './procfs.js';
 import type { S3Samples } from './s3Report.js';
-import { startS3BenchServers } from './s3Servers.js';
+import { startRcloneOverS3, startS3BenchServers } from './s3Servers.js';
 import type { BenchServer } from './servers/types.js';
 import { runSftp } from './sftpClient.js';
 import { IntegrityError, type BenchContext } from './workloads.js';
@@ -112,66 +112,85 @@ function resetHighWaterMark(pid: number): boolean {
 }
 
 /**
- * Runs the S3 workload `ctx.options.rounds` times. In each round both sides
- * put the big file (alternating which goes first), both objects are checked
- * by sha256 through the SDK (untimed), then both sides get the object
- * sftp-expose stored (alternating again), to /dev/null and to a discarding
- * stream. The local S3 server and sftp-expose are started for this workload
- * and stopped after it.
+ * Runs the S3 workload `ctx.options.rounds` times. In each round every side
+ * (sftp-expose, the SDK directly, and with `withRclone` rclone serve sftp
+ * over the same bucket) puts the big file, who goes first rotating by round;
+ * every object is checked by sha256 through the SDK (untimed); then every
+ * side gets the object back (rotating again), to /dev/null or a discarding
+ * stream. The local S3 server and the SFTP servers are started
+ * for this workload and stopped after it.
  */
-export async function runS3Workload(ctx: BenchContext, progress: (message: string) => void): Promise<S3Samples> {
+export async function runS3Workload(ctx: BenchContext, progress: (message: string) => void, withRclone: boolean): Promise<S3Samples> {
   const servers = await startS3BenchServers(ctx.env, ctx.options.s3Server);
   const { s3, sftpExpose } = servers;
   const { client, bucket } = s3;
   const big = join(ctx.env.dataDir, LAYOUT.big);
-  const samples: S3Samples = { server: ctx.options.s3Server, size: ctx.options.size, sftpPut: [], directPut: [], sftpGet: [], directGet: [], sftpSession: [], idleRss: 0, putRss: [], getRss: [], highWaterMark: 0 };
+  const samples: S3Samples = { server: ctx.options.s3Server, size: ctx.options.size, sftpPut: [], directPut: [], sftpGet: [], directGet: [], rclonePut: [], rcloneGet: [], sftpSession: [], idleRss: 0, putRss: [], getRss: [], highWaterMark: 0 };
+  let rclone: BenchServer | undefined;
   try {
+    if (withRclone) rclone = await startRcloneOverS3(ctx.env, s3, bucket);
     // Untimed: the first login pays for loading code on both sides.
     await runSftp(sftpExpose, ctx.env.clientKeyPath, ['ls']);
+    if (rclone) await runSftp(rclone, ctx.env.clientKeyPath, ['ls']);
     samples.idleRss = treeMemory(sftpExpose.pid).rss;
     // Before sftpWithPeak resets it: the peak of starting up and the first login.
     const startupPeak = highWaterMark(sftpExpose.pid);
-    progress(`S3: s3rver at ${s3.endpoint}, sftp-expose (${ctx.options.s3Server}) over S3FS on port ${sftpExpose.port} (pid ${sftpExpose.pid})`);
+    progress(`S3: s3rver at ${s3.endpoint}, sftp-expose (${ctx.options.s3Server}) over S3FS on port ${sftpExpose.port} (pid ${sftpExpose.pid})${rclone ? `, rclone serve sftp over the bucket on port ${rclone.port}` : ''}`);
     for (let round = 0; round < ctx.options.rounds; round++) {
       const ours = `sftp-r${round}.bin`;
-      const direct = `direct-r${round}.bin`;
-      const putOurs = async () => {
-        const { seconds, peakRss } = await sftpWithPeak(ctx, sftpExpose, [`put ${big} ${ours}`]);
-        samples.sftpPut.push(seconds);
-        samples.putRss.push(peakRss);
-      };
-      const putDirect = async () => void samples.directPut.push(await directPut(client, bucket, direct, big));
-      for (const put of round % 2 === 0 ? [putOurs, putDirect] : [putDirect, putOurs]) {
+      const keys = [ours, `direct-r${round}.bin`, ...(rclone ? [`rclone-r${round}.bin`] : [])];
+      const puts = [
+        async () => {
+          const { seconds, peakRss } = await sftpWithPeak(ctx, sftpExpose, [`put ${big} ${ours}`]);
+          samples.sftpPut.push(seconds);
+          samples.putRss.push(peakRss);
+        },
+        async () => void samples.directPut.push(await directPut(client, bucket, keys[1]!, big)),
+        ...(rclone ? [async () => void samples.rclonePut.push((await runSftp(rclone!, ctx.env.clientKeyPath, [`put ${big} ${keys[2]}`])).seconds)] : []),
+      ];
+      for (const put of rotate(puts, round)) {
         await put();
         // s3rver stores on disk: one side's writeback must not land in the other's measurement.
         spawnSync('sync');
       }
-      for (const key of [ours, direct]) {
+      for (const key of keys) {
         const actual = await objectSha256(client, bucket, key);
         if (actual !== ctx.dataset.bigSha256) throw new IntegrityError(`S3: object ${key} has sha256 ${actual}, sent ${ctx.dataset.bigSha256}`);
       }
-      await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: direct }));
+      await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: keys[1] }));
 
-      const getOurs = async () => {
-        const { seconds, peakRss } = await sftpWithPeak(ctx, sftpExpose, [`get ${ours} /dev/null`]);
-        samples.sftpGet.push(seconds);
-        samples.getRss.push(peakRss);
-      };
-      const getDirect = async () => void samples.directGet.push(await directGet(client, bucket, ours));
-      for (const get of round % 2 === 0 ? [getOurs, getDirect] : [getDirect, getOurs]) await get();
+      // sftp-expose and the SDK get the object sftp-expose stored; rclone the one it stored (its directory
+      // cache, 5 minutes by default, does not see objects others put meanwhile). The bytes are the same.
+      const gets = [
+        async () => {
+          const { seconds, peakRss } = await sftpWithPeak(ctx, sftpExpose, [`get ${ours} /dev/null`]);
+          samples.sftpGet.push(seconds);
+          samples.getRss.push(peakRss);
+        },
+        async () => void samples.directGet.push(await directGet(client, bucket, ours)),
+        ...(rclone ? [async () => void samples.rcloneGet.push((await runSftp(rclone!, ctx.env.clientKeyPath, [`get ${keys[2]} /dev/null`])).seconds)] : []),
+      ];
+      for (const get of rotate(gets, round)) await get();
       // What an sftp run costs besides the transfer (connect, kex, auth, exit), to read the put/get times against.
       samples.sftpSession.push((await runSftp(sftpExpose, ctx.env.clientKeyPath, ['pwd'])).seconds);
-      await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: ours }));
-      const last = (values: number[]) => values[values.length - 1]!.toFixed(2);
+      for (const key of [ours, ...keys.slice(2)]) await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+      const last = (values: number[]) => (values.length > 0 ? `${values[values.length - 1]!.toFixed(2)} s` : '-');
       progress(
-        `S3 round ${round + 1}/${ctx.options.rounds}: put sftp-expose ${last(samples.sftpPut)} s, direct ${last(samples.directPut)} s; ` +
-          `get sftp-expose ${last(samples.sftpGet)} s, direct ${last(samples.directGet)} s; ` +
+        `S3 round ${round + 1}/${ctx.options.rounds}: put sftp-expose ${last(samples.sftpPut)}, direct ${last(samples.directPut)}, rclone ${last(samples.rclonePut)}; ` +
+          `get sftp-expose ${last(samples.sftpGet)}, direct ${last(samples.directGet)}, rclone ${last(samples.rcloneGet)}; ` +
           `peak RSS put ${(samples.putRss[round]! / MiB).toFixed(1)} MiB, get ${(samples.getRss[round]! / MiB).toFixed(1)} MiB`,
       );
     }
     samples.highWaterMark = Math.max(startupPeak, ...samples.putRss, ...samples.getRss, highWaterMark(sftpExpose.pid));
     return samples;
   } finally {
+    await rclone?.stop();
     await servers.stop();
   }
+}
+
+/** `items` started at `round` (mod length): who goes first changes every round. */
+function rotate<T>(items: T[], round: number): T[] {
+  const start = round % items.length;
+  return [...items.slice(start), ...items.slice(0, start)];
 }
