@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ChunkPool } from '../../src/backends/s3/chunkPool.js';
 import { DIRECT_BODY, DirectBody, directGet, type BodySink, type DirectGetSettings, type SignedRequest } from '../../src/backends/s3/directGet.js';
 import { S3FS } from '../../src/backends/s3/S3FS.js';
@@ -185,12 +185,9 @@ describe('S3 downloads through DirectBodyHandler on s3rver', () => {
     await assert.rejects(client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: 'direct/obj', Range: 'bytes=9999999-' }), { [DIRECT_BODY]: true } as object), { name: 'InvalidRange' });
   });
 
-  it('two files read at once, interleaved, through pooled chunks: each byte for byte', async () => {
-    const a = pattern(24 * MiB);
-    const b = Buffer.from(a).reverse();
-    await fs.writeFile('/a.bin', a);
-    await fs.writeFile('/b.bin', b);
-    const [ha, hb] = await Promise.all([fs.open('/a.bin', parseOpenFlags('r')), fs.open('/b.bin', parseOpenFlags('r'))]);
+  /** Reads two files at once through `reader`, eight pipelined reads each, and checks every byte. */
+  async function readTwoAtOnce(reader: S3FS, a: Buffer, b: Buffer): Promise<void> {
+    const [ha, hb] = await Promise.all([reader.open('/a.bin', parseOpenFlags('r')), reader.open('/b.bin', parseOpenFlags('r'))]);
     const readAll = async (handle: typeof ha, size: number) => {
       const out = Buffer.alloc(size);
       const block = 255 * 1024;
@@ -204,6 +201,20 @@ describe('S3 downloads through DirectBodyHandler on s3rver', () => {
     await Promise.all([ha.close(), hb.close()]);
     assert.ok(ra.equals(a), 'file a');
     assert.ok(rb.equals(b), 'file b');
+  }
+
+  it('two files read at once, interleaved, through pooled chunks: each byte for byte', async () => {
+    const a = pattern(24 * MiB);
+    const b = Buffer.from(a).reverse();
+    await fs.writeFile('/a.bin', a);
+    await fs.writeFile('/b.bin', b);
+    await readTwoAtOnce(fs, a, b);
+    // An S3FS on a client of the caller's own (no DirectBodyHandler) reads the SDK's streams instead.
+    const { endpoint, region, credentials } = s3.connection;
+    const plainClient = new S3Client({ endpoint, region, credentials, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
+    const own = new S3FS({ bucket: s3.bucket, prefix: 'direct', client: plainClient });
+    await readTwoAtOnce(own, a, b);
+    plainClient.destroy();
   });
 });
 
