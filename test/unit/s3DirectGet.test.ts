@@ -14,10 +14,11 @@ const MiB = 1024 * 1024;
 const settings: DirectGetSettings = { connectionTimeoutMs: 5_000, requestTimeoutMs: 5_000 };
 
 /** A real HTTP server on 127.0.0.1 whose answer each test sets. */
-async function startHttpServer(answer: http.RequestListener): Promise<{ port: number; close(): Promise<void> }> {
+async function startHttpServer(answer: http.RequestListener): Promise<{ server: http.Server; port: number; close(): Promise<void> }> {
   const server = http.createServer(answer);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
+    server,
     port: (server.address() as AddressInfo).port,
     close: () => {
       server.closeAllConnections();
@@ -149,13 +150,19 @@ describe('directGet: a signed GET read into one reused buffer', () => {
     await assert.rejects(body, { name: 'AbortError' });
   });
 
-  it('a header value with a line break is refused before anything is sent', async () => {
+  it('a header value with a line break is refused before connecting', async () => {
     let requests = 0;
     answer = (_req, res) => {
       requests++;
       res.end();
     };
-    await assert.rejects(directGet(request(server.port, '/b/k', { headers: { host: 'x', 'x-amz-meta-a': 'a\r\nInjected: 1' } }), settings), /line break/);
+    let connections = 0;
+    const counting = await startHttpServer(() => {});
+    counting.server.on('connection', () => connections++);
+    await assert.rejects(directGet(request(counting.port, '/b/k', { headers: { host: 'x', 'x-amz-meta-a': 'a\r\nInjected: 1' } }), settings), /line break/);
+    await assert.rejects(directGet(request(server.port, '/b/k x'), settings), /whitespace/);
+    await counting.close();
+    assert.equal(connections, 0);
     assert.equal(requests, 0);
   });
 });

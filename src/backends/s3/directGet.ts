@@ -139,6 +139,13 @@ export function directGet(request: SignedRequest, settings: DirectGetSettings, s
     const https = request.protocol === 'https:';
     const host = request.hostname.replace(/^\[(.*)\]$/, '$1');
     const port = request.port ?? (https ? 443 : 80);
+    let head: string;
+    try {
+      head = requestHead(request, host, port, https);
+    } catch (error) {
+      reject(error as Error);
+      return;
+    }
     let body: DirectBody | undefined;
     let paused = false;
     let settled = false;
@@ -204,11 +211,7 @@ export function directGet(request: SignedRequest, settings: DirectGetSettings, s
       clearTimeout(connectTimer);
       socket.setNoDelay(true);
       socket.setTimeout(settings.requestTimeoutMs);
-      try {
-        socket.write(requestHead(request, host, port, https));
-      } catch (error) {
-        fail(error as Error);
-      }
+      socket.write(head);
     });
     socket.on('timeout', () => fail(timeoutError(`no data from the S3 server for ${settings.requestTimeoutMs} ms`)));
     socket.on('error', fail);
