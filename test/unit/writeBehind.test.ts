@@ -77,6 +77,41 @@ describe('WriteBehind: sequential writes gathered into large ones', () => {
     await assert.rejects(behind.flush(), /disk on fire/);
     assert.equal(calls, 1);
   });
+
+  it('a released first buffer serves the next handle; one holding unwritten bytes is not released', async () => {
+    const memory: ArrayBufferLike[] = [];
+    const recording = () => new WriteBehind(async (data) => void memory.push(data.buffer), false, 1024 * 1024);
+    const first = recording();
+    await first.write(0, Buffer.alloc(4096, 1));
+    await first.flush();
+    first.release();
+    const second = recording();
+    await second.write(0, Buffer.alloc(4096, 2));
+    await second.flush();
+    assert.equal(memory[1], memory[0], "the second handle gathers in the first one's buffer");
+
+    // Bytes gathered but not yet written: release must keep their buffer out of the pool.
+    const written: Buffer[] = [];
+    const copying = () => new WriteBehind(async (data) => void written.push(Buffer.from(data)), false, 1024 * 1024);
+    const gathered = copying();
+    await gathered.write(0, Buffer.alloc(4096, 3));
+    gathered.release();
+    const next = copying();
+    await next.write(0, Buffer.alloc(4096, 4));
+    await gathered.flush();
+    await next.flush();
+    assert.deepEqual(written, [Buffer.alloc(4096, 3), Buffer.alloc(4096, 4)], 'each handle wrote its own bytes');
+  });
+
+  it('many small files through LocalFS, closed one after another, each holds its own bytes', async () => {
+    const fs = new LocalFS({ root: dir });
+    for (let i = 0; i < 50; i++) {
+      const handle = await fs.open(`/small-${i}`, parseOpenFlags('w'));
+      await handle.write(0, Buffer.alloc(4096 + i, i));
+      await handle.close();
+    }
+    for (let i = 0; i < 50; i++) assert.deepEqual(await readFile(join(dir, `small-${i}`)), Buffer.alloc(4096 + i, i));
+  });
 });
 
 describe('a LocalFS handle whose gathered writes fail (the real /dev/full)', () => {

@@ -157,6 +157,7 @@ export class NodeFileHandle implements FileHandle {
     try {
       await this.flushWrites();
     } finally {
+      this.writes?.release();
       await errno(this.path, this.handle.close());
     }
   }
