@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ChunkPool } from '../../src/backends/s3/chunkPool.js';
+import { ObjectReader } from '../../src/backends/s3/download.js';
 import { DIRECT_BODY, DirectBody, directGet, type BodySink, type DirectGetSettings, type SignedRequest } from '../../src/backends/s3/directGet.js';
 import { S3FS } from '../../src/backends/s3/S3FS.js';
 import { parseOpenFlags } from '../../src/fs/types.js';
@@ -222,6 +223,28 @@ describe('S3 downloads through DirectBodyHandler on s3rver', () => {
     const own = new S3FS({ bucket: s3.bucket, prefix: 'direct', client: plainClient });
     await readTwoAtOnce(own, a, b);
     plainClient.destroy();
+  });
+
+  it('a 24 MiB download with 2 MiB read-ahead gives its chunks back as it goes: far fewer distinct chunks than 96', async () => {
+    const data = pattern(24 * MiB);
+    await fs.writeFile('/pooled.bin', data);
+    const chunks = new Set<ArrayBufferLike>();
+    class CountingPool extends ChunkPool {
+      override take(): Buffer {
+        const chunk = super.take();
+        chunks.add(chunk.buffer);
+        return chunk;
+      }
+    }
+    const { size, etag } = (await fs.bucket.head('direct/pooled.bin', '/pooled.bin'))!;
+    const reader = new ObjectReader({ client: fs.bucket.client, bucket: s3.bucket, key: 'direct/pooled.bin', size, etag, path: '/pooled.bin' }, 2 * MiB, new CountingPool());
+    const out = Buffer.alloc(size);
+    const block = 255 * 1024;
+    for (let offset = 0; offset < size; offset += block) await reader.readInto(out.subarray(offset, Math.min(size, offset + block)), offset);
+    reader.close();
+    assert.ok(out.equals(data));
+    // 2 MiB ahead plus 1 MiB kept behind is 12 chunks of 256 KiB; without reuse every 256 KiB would be a new one.
+    assert.ok(chunks.size <= 20, `${chunks.size} distinct chunks`);
   });
 });
 

@@ -1,5 +1,5 @@
 /** Size of the buffers downloads keep their read-ahead in. */
-export const DOWNLOAD_CHUNK = 256 * 1024;
+const DOWNLOAD_CHUNK = 256 * 1024;
 
 /**
  * Reusable buffers for downloaded object data. A download copies what it
@@ -31,10 +31,5 @@ export class ChunkPool {
     if (!this.owned.has(memory) || this.idle.length >= this.maxIdle) return;
     if (this.idle.some((chunk) => chunk.buffer === memory)) return;
     this.idle.push(Buffer.from(memory, 0, this.chunkSize));
-  }
-
-  /** Whether `view` lies in one of this pool's chunks. */
-  owns(view: Buffer): boolean {
-    return this.owned.has(view.buffer);
   }
 }

@@ -239,8 +239,8 @@ export class ObjectReader {
     while (this.chunks.length > 1 && this.bufferStart + this.chunks[0]!.length <= keepFrom) {
       const dropped = this.chunks.shift()!;
       this.bufferStart += dropped.length;
-      // Views of a pooled chunk are kept in order: the one that reaches its end is the last of it.
-      if (dropped.byteOffset + dropped.length === this.pool.chunkSize && dropped.buffer !== this.filling?.buffer) this.pool.release(dropped);
+      // A pooled chunk is kept as one view, extended as it fills: one that reaches the chunk's end is full and done with.
+      if (dropped.byteOffset + dropped.length === this.pool.chunkSize) this.pool.release(dropped);
     }
   }
 
@@ -264,8 +264,8 @@ export class ObjectReader {
     this.stream?.destroy();
     this.stream = undefined;
     this.abort = undefined;
+    // The chunk being filled is among them: its view is the last one kept.
     for (const chunk of this.chunks) this.pool.release(chunk);
-    if (this.filling) this.pool.release(this.filling);
     this.chunks = [];
     this.filling = undefined;
     if (error) {
