@@ -18,7 +18,7 @@ import { rcloneMissing, startRclone, startRcloneTmpfs } from './servers/rclone.j
 import { startSftpExpose } from './servers/sftpExpose.js';
 import type { BenchEnvironment, BenchServer } from './servers/types.js';
 import { runSftp } from './sftpClient.js';
-import { IntegrityError, WORKLOADS, type BenchContext, type Workload } from './workloads.js';
+import { IntegrityError, WORKLOADS, rotate, type BenchContext, type Workload } from './workloads.js';
 
 function loud(message: string): void {
   process.stderr.write(`\n*** ${message} ***\n\n`);
@@ -88,12 +88,6 @@ async function startMemoryServers(main: BenchServer[], env: BenchEnvironment, sh
     }
   }
   return { servers, owned };
-}
-
-/** Round r runs the servers starting from a different one, so no server always goes first after a cleanup. */
-function rotate<T>(items: readonly T[], by: number): T[] {
-  const shift = by % Math.max(items.length, 1);
-  return [...items.slice(shift), ...items.slice(0, shift)];
 }
 
 async function runRound(workload: Workload, servers: BenchServer[], round: number, ctx: BenchContext, samples: Samples): Promise<void> {

@@ -17,7 +17,7 @@ import type { S3Samples } from './s3Report.js';
 import { startRcloneOverS3, startS3BenchServers } from './s3Servers.js';
 import type { BenchServer } from './servers/types.js';
 import { runSftp } from './sftpClient.js';
-import { IntegrityError, type BenchContext } from './workloads.js';
+import { IntegrityError, rotate, type BenchContext } from './workloads.js';
 
 const MiB = 1024 * 1024;
 /** The direct upload uses S3FS's defaults (8 MiB parts, 4 in flight), so both sides move the same parts. */
@@ -189,8 +189,3 @@ export async function runS3Workload(ctx: BenchContext, progress: (message: strin
   }
 }
 
-/** `items` started at `round` (mod length): who goes first changes every round. */
-function rotate<T>(items: T[], round: number): T[] {
-  const start = round % items.length;
-  return [...items.slice(start), ...items.slice(0, start)];
-}

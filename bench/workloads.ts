@@ -29,6 +29,12 @@ export interface Workload {
   run(ctx: BenchContext, server: BenchServer, round: number): Promise<Metrics>;
 }
 
+/** Round r runs the servers starting from a different one, so no server always goes first after a cleanup. */
+export function rotate<T>(items: readonly T[], by: number): T[] {
+  const shift = by % Math.max(items.length, 1);
+  return [...items.slice(shift), ...items.slice(0, shift)];
+}
+
 /** Thrown when what a server stored is not what was sent: the run must fail, not report a time. */
 export class IntegrityError extends Error {}
 
