@@ -29,8 +29,8 @@ export interface BenchOptions {
   only: WorkloadId[];
   servers: ServerName[];
   json?: string;
-  /** S3: run sftp-expose from the TypeScript sources (bench/s3Server.ts, tsx) or as the built CLI (dist/, `serve s3://`). */
-  s3Server: 'source' | 'cli';
+  /** S3: run sftp-expose as bench/s3Server.ts over the built library, or as the built CLI (`serve s3://`); both from dist/. */
+  s3Server: 'library' | 'cli';
   /** Keep the temp directory (data, keys, configs) for inspection. */
   keep: boolean;
   quick: boolean;
@@ -53,7 +53,7 @@ export const USAGE = `npm run bench -- [flags]
   --only W1,W3           workloads to run (W1..W9, IDLE, S3; default all)
   --servers a,b          openssh,rclone,sftp-expose (default all installed)
   --json FILE            also write the results as JSON
-  --s3-server source|cli S3: sftp-expose from the sources by tsx (default) or the built CLI (dist/)
+  --s3-server library|cli S3: sftp-expose as bench/s3Server.ts over the built library (default) or the built CLI
   --keep                 keep the temp directory`;
 
 /** Parses `1G`, `64M`, `4K`, `4096` (binary units). */
@@ -97,7 +97,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       servers: { type: 'string' },
       json: { type: 'string' },
       keep: { type: 'boolean', default: false },
-      's3-server': { type: 'string', default: 'source' },
+      's3-server': { type: 'string', default: 'library' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -118,7 +118,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     only: values.only ? parseList('only', values.only.toUpperCase(), WORKLOAD_IDS) : [...WORKLOAD_IDS],
     servers: values.servers ? parseList('servers', values.servers, SERVER_NAMES) : [...SERVER_NAMES],
     json: values.json,
-    s3Server: parseList('s3-server', values['s3-server'], ['source', 'cli'] as const)[0] ?? 'source',
+    s3Server: parseList('s3-server', values['s3-server'], ['library', 'cli'] as const)[0] ?? 'library',
     keep: values.keep,
   };
 }

@@ -2,8 +2,8 @@ import { median } from './report.js';
 
 /** Every value the S3 workload measured, one per round; seconds and bytes. */
 export interface S3Samples {
-  /** How sftp-expose ran: from the sources by tsx, or the built CLI. */
-  server: 'source' | 'cli';
+  /** How sftp-expose ran: bench/s3Server.ts over the built library, or the built CLI. */
+  server: 'library' | 'cli';
   /** Bytes moved by each put and each get. */
   size: number;
   sftpPut: number[];

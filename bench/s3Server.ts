@@ -13,7 +13,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { S3FS, parseAuthorizedKeys } from '../src/index.js';
+import { S3FS, parseAuthorizedKeys } from '../dist/index.js';
 import { BenchSFTPServer } from './benchServer.js';
 
 const { values } = parseArgs({

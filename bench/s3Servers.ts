@@ -17,17 +17,17 @@ export interface S3BenchServers {
   stop(): Promise<void>;
 }
 
-/** Arguments of `node` for sftp-expose over the bucket: from the sources (tsx) or the built CLI, as a user runs it. */
-function serverArgs(how: 'source' | 'cli', env: BenchEnvironment, endpoint: string, bucket: string): string[] {
-  if (how === 'source') {
+/** Arguments of `node` for sftp-expose over the bucket: bench/s3Server.ts over the built library, or the built CLI as a user runs it. */
+function serverArgs(how: 'library' | 'cli', env: BenchEnvironment, endpoint: string, bucket: string): string[] {
+  if (!existsSync(BUILT_CLI)) throw new Error('the S3 workload runs the built package: run `npm run build` first (`npm run bench` does)');
+  if (how === 'library') {
     return ['--import', 'tsx', SERVER_SCRIPT, '--host-key', env.hostKeyPath, '--authorized-keys', env.authorizedKeysPath, '--endpoint', endpoint, '--bucket', bucket];
   }
-  if (!existsSync(BUILT_CLI)) throw new Error('--s3-server cli needs the built CLI: run `npx tsc -p tsconfig.json` first');
   return [
     BUILT_CLI, 'serve', `s3://${bucket}`,
     '--s3-endpoint', endpoint, '--s3-force-path-style', '--s3-access-key-id', 'S3RVER', '--s3-secret-access-key', 'S3RVER',
     '--addr', '127.0.0.1:0', '--key', env.hostKeyPath, '--authorized-keys', env.authorizedKeysPath,
-    // No access log: the source server has none either, and a line per transfer is not what is measured.
+    // No access log: the library server has none either, and a line per transfer is not what is measured.
     '--no-access-log', '--log-format', 'json', '--log-level', 'info',
   ];
 }
@@ -35,11 +35,11 @@ function serverArgs(how: 'source' | 'cli', env: BenchEnvironment, endpoint: stri
 /**
  * Starts s3rver (the same helper, with the same workarounds, as the tests:
  * see test/helpers/s3rver.ts) and sftp-expose in front of its bucket
- * (bench/s3Server.ts from the sources, or the built CLI's `serve s3://`).
+ * (bench/s3Server.ts over the built library, or the built CLI's `serve s3://`).
  * Both run as child processes: the S3 server's memory and CPU are not the
  * SFTP server's, and the SFTP server's memory can be read from /proc.
  */
-export async function startS3BenchServers(env: BenchEnvironment, how: 'source' | 'cli', bucket = 'bench'): Promise<S3BenchServers> {
+export async function startS3BenchServers(env: BenchEnvironment, how: 'library' | 'cli', bucket = 'bench'): Promise<S3BenchServers> {
   const s3 = await startS3rver(bucket);
   let server: ReturnType<typeof spawnServer>;
   try {
@@ -51,7 +51,7 @@ export async function startS3BenchServers(env: BenchEnvironment, how: 'source' |
   let port: number;
   try {
     // bench/s3Server.ts prints `listening <port>` on stdout; the CLI logs `listening on <host>:<port>` on stderr.
-    port = await readListeningPort(how === 'source' ? server.child.stdout! : server.child.stderr!, server.child, 30_000);
+    port = await readListeningPort(how === 'library' ? server.child.stdout! : server.child.stderr!, server.child, 30_000);
   } catch (error) {
     await server.stop();
     await s3.stop();

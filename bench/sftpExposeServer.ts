@@ -17,9 +17,9 @@
 import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { serveWithWorkers } from '../src/cluster/serveWithWorkers.js';
-import { createStderrLogger } from '../src/logger.js';
-import { LocalFS, MemoryFS, parseAuthorizedKeys, type FS } from '../src/index.js';
+import { serveWithWorkers } from '../dist/cluster/serveWithWorkers.js';
+import { createStderrLogger } from '../dist/logger.js';
+import { LocalFS, MemoryFS, parseAuthorizedKeys, type FS } from '../dist/index.js';
 import { BenchSFTPServer } from './benchServer.js';
 
 const { values } = parseArgs({

@@ -8,9 +8,12 @@ const SERVER_SCRIPT = fileURLToPath(new URL('../sftpExposeServer.ts', import.met
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /**
- * sftp-expose in a child process (bench/sftpExposeServer.ts, run from the
- * TypeScript sources by tsx), over LocalFS on the data directory, or over a
- * fresh MemoryFS with `memory`.
+ * sftp-expose in a child process (bench/sftpExposeServer.ts over the built
+ * library in dist/, as users run it), over LocalFS on the data directory, or
+ * over a fresh MemoryFS with `memory`. Not the sources through tsx: its
+ * transform names every function it creates (esbuild's keepNames, a
+ * defineProperty per closure), which cost some 20% of the server's CPU on
+ * small files.
  */
 export async function startSftpExpose(env: BenchEnvironment, workers: number, memory = false): Promise<BenchServer> {
   const backend = memory ? ['--memory'] : ['--root', env.dataDir];
