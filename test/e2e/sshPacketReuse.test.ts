@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import type { Algorithms } from 'ssh2';
 import { MemoryFS } from '../../src/backends/memory.js';
 import { clientKey } from '../helpers/keys.js';
 import { requireTool } from '../helpers/requireTool.js';
@@ -11,18 +12,46 @@ import { startTestServer, TEST_USER, type TestServer } from '../helpers/testServ
 const skip = requireTool('ssh-keygen');
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 const FILE_SIZE = 16 * 1024 * 1024;
-/** What ssh2 sends channel data in: the client's maximum packet, 32 KiB. */
+/** Server writes at least this long are bulk packets (channel data of the client's 32 KiB maximum packet). */
 const BULK_PACKET = 16 * 1024;
+
+/** The cipher families ssh2 builds packets for separately: AES-GCM, ChaCha20-Poly1305, CTR with a MAC, CTR with encrypt-then-MAC. */
+const CIPHERS: { name: string; algorithms: Algorithms }[] = [
+  { name: 'aes128-gcm', algorithms: { cipher: ['aes128-gcm@openssh.com'] } },
+  { name: 'chacha20-poly1305', algorithms: { cipher: ['chacha20-poly1305@openssh.com'] } },
+  { name: 'aes128-ctr + hmac-sha2-256', algorithms: { cipher: ['aes128-ctr'], hmac: ['hmac-sha2-256'] } },
+  { name: 'aes128-ctr + hmac-sha2-256-etm', algorithms: { cipher: ['aes128-ctr'], hmac: ['hmac-sha2-256-etm@openssh.com'] } },
+];
+
+/** Reads the whole file, stopping for 30 ms after every MiB, so that the server's socket backs up. */
+function readSlowly(conn: Ssh2Connection, path: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let received = 0;
+  let nextPause = 1024 * 1024;
+  return new Promise((resolve, reject) => {
+    const stream = conn.sftp.createReadStream(path, { highWaterMark: 64 * 1024 });
+    stream.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      received += chunk.length;
+      if (received < nextPause) return;
+      nextPause += 1024 * 1024;
+      stream.pause();
+      setTimeout(() => stream.resume(), 30);
+    });
+    stream.on('end', () => resolve(Buffer.concat(chunks)));
+    stream.on('error', reject);
+  });
+}
 
 /**
  * The ssh2 patch (patches/ssh2+1.17.0.patch) reuses the buffers of outgoing
  * bulk packets once the socket has written them. A download must still be
  * byte-identical when the socket cannot keep up (libuv holds buffers until
- * their write completes), and must not take a new buffer per packet.
+ * their write completes), whatever the cipher, and must not take a new buffer
+ * per packet.
  */
-describe('outgoing SSH packet buffers are reused once written', { skip }, () => {
+describe('outgoing SSH packet buffers are reused once written', { skip, timeout: 120_000 }, () => {
   let server: TestServer;
-  let conn: Ssh2Connection;
   const content = randomBytes(FILE_SIZE);
   /** The ArrayBuffers under the server's bulk packet writes, and how many such writes there were. */
   const packetBuffers = new Set<ArrayBufferLike>();
@@ -33,9 +62,8 @@ describe('outgoing SSH packet buffers are reused once written', { skip }, () => 
     const fs = new MemoryFS();
     await fs.writeFile('/big.bin', content);
     server = await startTestServer({ fs });
-    conn = await connectSsh2(server.port, { username: TEST_USER, privateKey: clientKey().privateKey });
     Socket.prototype.write = function (this: Socket, data: unknown, ...rest: unknown[]) {
-      if (this.localPort === server.port && Buffer.isBuffer(data) && data.length >= BULK_PACKET) {
+      if (this.localPort === server.port && data instanceof Uint8Array && data.length >= BULK_PACKET) {
         packetWrites++;
         packetBuffers.add(data.buffer);
       }
@@ -44,32 +72,24 @@ describe('outgoing SSH packet buffers are reused once written', { skip }, () => 
   });
   after(async () => {
     Socket.prototype.write = originalWrite;
-    await conn?.close();
     await server?.close();
   });
 
-  it('a download read slowly (the socket backs up) arrives intact, over a bounded set of buffers', async () => {
-    const chunks: Buffer[] = [];
-    let received = 0;
-    let nextPause = 1024 * 1024;
-    await new Promise<void>((resolve, reject) => {
-      const stream = conn.sftp.createReadStream('/big.bin', { highWaterMark: 64 * 1024 });
-      stream.on('data', (chunk: Buffer) => {
-        chunks.push(chunk);
-        received += chunk.length;
-        if (received < nextPause) return;
-        // Stop reading for a while: the server's socket fills and its writes complete later.
-        nextPause += 1024 * 1024;
-        stream.pause();
-        setTimeout(() => stream.resume(), 30);
-      });
-      stream.on('end', resolve);
-      stream.on('error', reject);
+  for (const { name, algorithms } of CIPHERS) {
+    it(`${name}: a download read slowly arrives intact, over a bounded set of buffers`, async () => {
+      packetBuffers.clear();
+      packetWrites = 0;
+      const conn = await connectSsh2(server.port, { username: TEST_USER, privateKey: clientKey().privateKey, algorithms });
+      try {
+        const received = await readSlowly(conn, '/big.bin');
+        assert.equal(received.length, FILE_SIZE);
+        assert.equal(sha256(received), sha256(content));
+      } finally {
+        await conn.close();
+      }
+      assert.ok(packetWrites >= FILE_SIZE / (32 * 1024), `expected a bulk write per 32 KiB, saw ${packetWrites}`);
+      // One buffer per packet without reuse; with it, about what the SSH window keeps in flight (2 MiB) plus the free list.
+      assert.ok(packetBuffers.size <= 200, `${packetBuffers.size} buffers for ${packetWrites} bulk writes`);
     });
-    assert.equal(received, FILE_SIZE);
-    assert.equal(sha256(Buffer.concat(chunks)), sha256(content));
-    assert.ok(packetWrites >= FILE_SIZE / (32 * 1024), `expected a bulk packet per 32 KiB, saw ${packetWrites} writes`);
-    // One buffer per packet without reuse; with it, about what the SSH window keeps in flight (2 MiB) plus the free list.
-    assert.ok(packetBuffers.size <= 200, `${packetBuffers.size} buffers for ${packetWrites} packets`);
-  });
+  }
 });

@@ -2,8 +2,8 @@ import { promisify } from 'node:util';
 import ssh2 from 'ssh2';
 import type { ConnectConfig, FileEntryWithStats, InputAttributes, OpenMode, SFTPWrapper, Stats, TransferOptions } from 'ssh2';
 
-/** How the client logs in: ssh2's own connect options (username, privateKey, password, authHandler...). */
-export type Ssh2Auth = Pick<ConnectConfig, 'username' | 'privateKey' | 'password' | 'authHandler' | 'tryKeyboard'>;
+/** How the client logs in: ssh2's own connect options (username, privateKey, password, authHandler...), and the algorithms it offers. */
+export type Ssh2Auth = Pick<ConnectConfig, 'username' | 'privateKey' | 'password' | 'authHandler' | 'tryKeyboard' | 'algorithms'>;
 
 /** The promise-returning SFTP calls the tests use; errors carry ssh2's `code` (the SFTP status). */
 export interface PromisedSftp {
