@@ -93,6 +93,9 @@ async function startMemoryServers(main: BenchServer[], env: BenchEnvironment, sh
 async function runRound(workload: Workload, servers: BenchServer[], round: number, ctx: BenchContext, samples: Samples): Promise<void> {
   for (const server of rotate(servers, round)) {
     const metrics = await workload.run(ctx, server, round);
+    // Untimed: the next run starts with no dirty data of this one still to be written back (1 GiB after a
+    // W2 put), which the kernel would otherwise write while the next server's run is timed.
+    spawnSync('sync');
     for (const [metric, value] of Object.entries(metrics) as [keyof Samples, number][]) {
       const byServer = (samples[metric] ??= {});
       (byServer[server.name] ??= []).push(value);
