@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createDataset } from './dataset.js';
 import { describeMachine } from './machine.js';
 import { parseOptions, USAGE, type BenchOptions, type ServerName } from './options.js';
@@ -19,6 +20,9 @@ import { startSftpExpose } from './servers/sftpExpose.js';
 import type { BenchEnvironment, BenchServer } from './servers/types.js';
 import { runSftp } from './sftpClient.js';
 import { IntegrityError, WORKLOADS, rotate, type BenchContext, type Workload } from './workloads.js';
+
+/** What the bench's sftp-expose servers import (bench/sftpExposeServer.ts, bench/s3Server.ts): the package as users run it. */
+const BUILT_PACKAGE = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 
 function loud(message: string): void {
   process.stderr.write(`\n*** ${message} ***\n\n`);
@@ -129,6 +133,9 @@ async function main(): Promise<number> {
   if (spawnSync('sftp', ['-V']).error) throw new Error('the OpenSSH sftp client is not installed (apt-get install openssh-client); it drives every workload');
   const serverNames = availableServers(options.servers);
   if (serverNames.length === 0) throw new Error('no server to benchmark');
+  if (serverNames.includes('sftp-expose') && !existsSync(BUILT_PACKAGE)) {
+    throw new Error('sftp-expose is measured as the built package in dist/: run `npm run build` first (`npm run bench` does)');
+  }
   // W7 is measured during W6; run W6 once for both.
   const workloads = WORKLOADS.filter((w) => options.only.includes(w.id) && !(w.id === 'W7' && options.only.includes('W6')));
   // S3 compares sftp-expose with the AWS SDK (and with rclone serving the same bucket, when rclone runs): it needs sftp-expose.

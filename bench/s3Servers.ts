@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startS3rver, type S3rverInstance } from '../test/helpers/s3rver.js';
@@ -19,7 +18,6 @@ export interface S3BenchServers {
 
 /** Arguments of `node` for sftp-expose over the bucket: bench/s3Server.ts over the built library, or the built CLI as a user runs it. */
 function serverArgs(how: 'library' | 'cli', env: BenchEnvironment, endpoint: string, bucket: string): string[] {
-  if (!existsSync(BUILT_CLI)) throw new Error('the S3 workload runs the built package: run `npm run build` first (`npm run bench` does)');
   if (how === 'library') {
     return ['--import', 'tsx', SERVER_SCRIPT, '--host-key', env.hostKeyPath, '--authorized-keys', env.authorizedKeysPath, '--endpoint', endpoint, '--bucket', bucket];
   }

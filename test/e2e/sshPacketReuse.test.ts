@@ -52,18 +52,32 @@ function readSlowly(conn: Ssh2Connection, path: string): Promise<Buffer> {
  */
 describe('outgoing SSH packet buffers are reused once written', { skip, timeout: 120_000 }, () => {
   let server: TestServer;
+  let fs: MemoryFS;
   const content = randomBytes(FILE_SIZE);
-  /** The ArrayBuffers under the server's bulk packet writes, and how many such writes there were. */
+  /** Whose bulk packet writes are counted: the server's (downloads) or the ssh2 client's (uploads). */
+  let counted: 'server' | 'client' = 'server';
+  /** The ArrayBuffers under the counted side's bulk packet writes, and how many such writes there were. */
   const packetBuffers = new Set<ArrayBufferLike>();
   let packetWrites = 0;
   const originalWrite = Socket.prototype.write;
+  const reset = (side: 'server' | 'client') => {
+    counted = side;
+    packetBuffers.clear();
+    packetWrites = 0;
+  };
+  const assertBounded = () => {
+    assert.ok(packetWrites >= FILE_SIZE / (32 * 1024), `expected a bulk write per 32 KiB, saw ${packetWrites}`);
+    // One buffer per packet without reuse; with it, about what the SSH window keeps in flight (2 MiB) plus the free list.
+    assert.ok(packetBuffers.size <= 200, `${packetBuffers.size} buffers for ${packetWrites} bulk writes`);
+  };
 
   before(async () => {
-    const fs = new MemoryFS();
+    fs = new MemoryFS();
     await fs.writeFile('/big.bin', content);
     server = await startTestServer({ fs });
     Socket.prototype.write = function (this: Socket, data: unknown, ...rest: unknown[]) {
-      if (this.localPort === server.port && data instanceof Uint8Array && data.length >= BULK_PACKET) {
+      const side = this.localPort === server.port ? 'server' : this.remotePort === server.port ? 'client' : undefined;
+      if (side === counted && data instanceof Uint8Array && data.length >= BULK_PACKET) {
         packetWrites++;
         packetBuffers.add(data.buffer);
       }
@@ -77,8 +91,7 @@ describe('outgoing SSH packet buffers are reused once written', { skip, timeout:
 
   for (const { name, algorithms } of CIPHERS) {
     it(`${name}: a download read slowly arrives intact, over a bounded set of buffers`, async () => {
-      packetBuffers.clear();
-      packetWrites = 0;
+      reset('server');
       const conn = await connectSsh2(server.port, { username: TEST_USER, privateKey: clientKey().privateKey, algorithms });
       try {
         const received = await readSlowly(conn, '/big.bin');
@@ -87,9 +100,25 @@ describe('outgoing SSH packet buffers are reused once written', { skip, timeout:
       } finally {
         await conn.close();
       }
-      assert.ok(packetWrites >= FILE_SIZE / (32 * 1024), `expected a bulk write per 32 KiB, saw ${packetWrites}`);
-      // One buffer per packet without reuse; with it, about what the SSH window keeps in flight (2 MiB) plus the free list.
-      assert.ok(packetBuffers.size <= 200, `${packetBuffers.size} buffers for ${packetWrites} bulk writes`);
+      assertBounded();
     });
   }
+
+  it('ssh2 client side (what the SFTP backend uploads with): an upload arrives intact, over a bounded set of buffers', async () => {
+    reset('client');
+    const conn = await connectSsh2(server.port, { username: TEST_USER, privateKey: clientKey().privateKey });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const stream = conn.sftp.createWriteStream('/uploaded.bin');
+        stream.on('close', resolve);
+        stream.on('error', reject);
+        for (let offset = 0; offset < FILE_SIZE; offset += 1024 * 1024) stream.write(content.subarray(offset, offset + 1024 * 1024));
+        stream.end();
+      });
+    } finally {
+      await conn.close();
+    }
+    assert.equal(sha256(await fs.readFile('/uploaded.bin')), sha256(content));
+    assertBounded();
+  });
 });
