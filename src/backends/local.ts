@@ -5,7 +5,8 @@ import { isInside, normalizePath } from '../fs/path.js';
 import type { AccountNames } from '../fs/types.js';
 import { systemAccountNames } from './local/systemAccounts.js';
 import { NodeFS } from './nodefs.js';
-import { S_IFLNK, kindOf } from './nodefs/handle.js';
+import type { NodeStatsLike } from './nodefs/fsLike.js';
+import { S_IFDIR, S_IFLNK, kindOf } from './nodefs/handle.js';
 
 /** Symlinks followed while resolving one path before giving up (Linux's MAXSYMLINKS). */
 const MAX_SYMLINK_HOPS = 40;
@@ -21,10 +22,14 @@ export interface LocalFSOptions {
  * The local disk, rooted at a directory: FS path `/a/b` is `root/a/b`.
  *
  * The root is a jail. The OS follows symlinks, so before each operation the
- * path is resolved (`realpath` of its parent, or of the parent's nearest
- * existing ancestor, then the last component followed when it is a symlink,
- * dangling or not) and an operation that would land outside the root fails
- * with PermissionDenied. Operations that do not
+ * path is resolved (its parent's components below the root lstat'ed, and
+ * when one is a symlink or missing, `realpath` of the parent or of its
+ * nearest existing ancestor; then the last component followed when it is a
+ * symlink, dangling or not) and an operation that would land outside the
+ * root fails with PermissionDenied. The root itself is resolved once, at
+ * construction: the jail is against what clients can make, links inside it;
+ * whoever can rename the root's parent directories chooses the root anyway.
+ * Operations that do not
  * follow a final symlink (lstat, readlink, remove, rmdir, rename, mkdir,
  * symlink, link) check only the parent. The check happens when a file is
  * opened, never per read or write, and the file is then opened by its resolved
@@ -78,19 +83,54 @@ export class LocalFS extends NodeFS {
   }
 
   protected override async hostPath(path: string, follow: boolean): Promise<string> {
+    return (await this.resolve(path, follow)).host;
+  }
+
+  /** A final symlink needs no look here: opens carry O_NOFOLLOW (extraOpenFlags), so the kernel refuses one with ELOOP, and NodeFS.open resolves it then. */
+  protected override hostPathToOpen(path: string): Promise<string> {
+    return this.hostPath(path, false);
+  }
+
+  /** Answers from the lstat the jail check made of the last component, when that was not a symlink: stat would find the same. */
+  protected override async statHost(path: string): Promise<NodeStatsLike> {
+    const { host, last } = await this.resolve(path, true);
+    return last ?? this.sys.stat(host);
+  }
+
+  /**
+   * The host path for FS `path` (see the class comment), with, when `follow`
+   * found an existing last component that is not a symlink, its lstat.
+   */
+  private async resolve(path: string, follow: boolean): Promise<{ host: string; last?: NodeStatsLike }> {
     const host = await super.hostPath(path, follow);
-    if (!this.jailed || host === this.root) return host;
+    if (!this.jailed || host === this.root) return { host };
     // `host` is normalised and below the root, so its last slash splits it into parent and name.
     const slash = host.lastIndexOf('/');
-    const parent = await this.resolveInside(host.slice(0, slash), path, 0);
+    const parent = await this.resolveParent(host.slice(0, slash), path);
     const candidate = `${parent === '/' ? '' : parent}/${host.slice(slash + 1)}`;
-    if (!follow) return candidate;
+    if (!follow) return { host: candidate };
     // Under a real parent, only a symlink as the last component can lead elsewhere. Asking that
     // (one lstat, no error object when the name is new) is cheaper than realpath of the whole
     // path, which for a new upload failed, and then had to look again.
     const last = await this.sys.lstatOrMissing(candidate).catch(() => undefined);
-    if (last === undefined || kindOf(last) !== S_IFLNK) return candidate;
-    return this.resolveInside(candidate, path, 0);
+    if (last === undefined) return { host: candidate };
+    if (kindOf(last) !== S_IFLNK) return { host: candidate, last };
+    return { host: await this.resolveInside(candidate, path, 0) };
+  }
+
+  /**
+   * The real path of `parent`, a host path below the root. When every
+   * component below the root is a directory (one lstat each, where realpath
+   * would readlink every component from `/`), that is `parent` itself;
+   * a symlink or a missing component goes to the full resolution.
+   */
+  private async resolveParent(parent: string, path: string): Promise<string> {
+    if (parent === this.root) return parent;
+    for (let end = parent.indexOf('/', this.root.length + 1); ; end = parent.indexOf('/', end + 1)) {
+      const stats = await this.sys.lstatOrMissing(end === -1 ? parent : parent.slice(0, end)).catch(() => undefined);
+      if (stats === undefined || kindOf(stats) !== S_IFDIR) return this.resolveInside(parent, path, 0);
+      if (end === -1) return parent;
+    }
   }
 
   protected override extraOpenFlags(): number {

@@ -5,6 +5,7 @@ import {
   AlreadyExists,
   DirectoryNotEmpty,
   InvalidArgument,
+  InvalidPath,
   IsADirectory,
   NotADirectory,
   PermissionDenied,
@@ -13,7 +14,7 @@ import {
 } from '../fs/errors.js';
 import { basename, dirname, isInside, normalizePath } from '../fs/path.js';
 import type { DirEntry, FileHandle, HashAlgorithm, OpenFlags, SetAttributes, StatVFS, Stats } from '../fs/types.js';
-import type { NodeFSLike, NodePromisesLike, NodeStatFsLike } from './nodefs/fsLike.js';
+import type { NodeFSLike, NodePromisesLike, NodeStatFsLike, NodeStatsLike } from './nodefs/fsLike.js';
 import { AtomicUpload, partialUploadPath } from './nodefs/atomicUpload.js';
 import { listDirectory } from './nodefs/listing.js';
 import { Syscalls } from './nodefs/syscalls.js';
@@ -95,6 +96,20 @@ export class NodeFS extends FS {
     return normal === '/' ? this.rootPrefix || '/' : this.rootPrefix + normal;
   }
 
+  /**
+   * The host path `open` tries first. A subclass whose opens carry O_NOFOLLOW
+   * (LocalFS) may leave a final symlink unresolved: the open then fails with
+   * ELOOP, and `open` tries again with `hostPath(path, true)`.
+   */
+  protected hostPathToOpen(path: string, follow: boolean): Promise<string> {
+    return this.hostPath(path, follow);
+  }
+
+  /** stat(2) of FS `path`, errors untranslated; a subclass that has lstat'ed the path on the way (LocalFS) answers from that. */
+  protected async statHost(path: string): Promise<NodeStatsLike> {
+    return this.sys.stat(await this.hostPath(path, true));
+  }
+
   /** Extra open(2) flags a subclass wants (LocalFS adds O_NOFOLLOW on paths it already resolved). */
   protected extraOpenFlags(): number {
     return 0;
@@ -125,9 +140,18 @@ export class NodeFS extends FS {
    */
   async open(path: string, flags: OpenFlags, attrs: SetAttributes = {}): Promise<FileHandle> {
     // O_CREAT|O_EXCL never follows a final symlink (it fails with EEXIST), so neither does its check.
-    const host = await this.hostPath(path, !(flags.create && flags.exclusive));
-    if (this.atomicUploads && flags.write && flags.truncate && !flags.append) return this.openAtomicUpload(path, host, flags, attrs);
-    return this.openHost(path, host, flags, attrs);
+    const follow = !(flags.create && flags.exclusive);
+    if (this.atomicUploads && flags.write && flags.truncate && !flags.append) return this.openAtomicUpload(path, await this.hostPath(path, follow), flags, attrs);
+    const host = await this.hostPathToOpen(path, follow);
+    try {
+      return await this.openHost(path, host, flags, attrs);
+    } catch (err) {
+      if (!follow || !(err instanceof InvalidPath) || (err.cause as NodeJS.ErrnoException | undefined)?.code !== 'ELOOP') throw err;
+      // A final symlink that hostPathToOpen left to O_NOFOLLOW: open where it leads (a real loop fails again).
+      const resolved = await this.hostPath(path, true);
+      if (resolved === host) throw err;
+      return this.openHost(path, resolved, flags, attrs);
+    }
   }
 
   /** See {@link NodeFSOptions.atomicUploads}. */
@@ -163,7 +187,7 @@ export class NodeFS extends FS {
   }
 
   async stat(path: string): Promise<Stats> {
-    return statsFromNode(await errno(path, this.sys.stat(await this.hostPath(path, true))));
+    return statsFromNode(await errno(path, this.statHost(path)));
   }
 
   override async lstat(path: string): Promise<Stats> {

@@ -11,6 +11,9 @@ import { InvalidPath } from './errors.js';
  * and C-based storage would truncate the name there.
  */
 export function normalizePath(path: string, home = '/'): string {
+  // Clients almost always send normal paths: checking costs one scan, splitting and joining far more.
+  const joined = path.startsWith('/') ? path : home === '/' ? `/${path}` : `${home}/${path}`;
+  if (isNormal(joined)) return joined;
   if (path.includes('\0') || home.includes('\0')) throw new InvalidPath(path.replace(/\0/g, '\\0'), { message: 'Path contains a NUL byte' });
   const full = path.startsWith('/') ? path : `${home}/${path}`;
   const parts: string[] = [];
@@ -20,6 +23,26 @@ export function normalizePath(path: string, home = '/'): string {
     else parts.push(part);
   }
   return '/' + parts.join('/');
+}
+
+const SLASH = 0x2f;
+const DOT = 0x2e;
+
+/** True when `path` is already what normalizePath makes of it: absolute, no empty, `.` or `..` component, no NUL. */
+function isNormal(path: string): boolean {
+  if (path.charCodeAt(0) !== SLASH) return false;
+  if (path.length === 1) return true;
+  let start = 1;
+  for (let i = 1; i <= path.length; i++) {
+    const c = i === path.length ? SLASH : path.charCodeAt(i);
+    if (c === 0) return false;
+    if (c !== SLASH) continue;
+    const length = i - start;
+    if (length === 0) return false;
+    if (path.charCodeAt(start) === DOT && (length === 1 || (length === 2 && path.charCodeAt(start + 1) === DOT))) return false;
+    start = i + 1;
+  }
+  return true;
 }
 
 /** Joins path segments and normalises the result. */

@@ -5,7 +5,7 @@ import { handleCloseChannel, newSessionRef, type HandleCloseEvent, type SessionR
 import { channelFor, publishRequest } from '../observability/requestEvents.js';
 import { builtinExtensions, type Extension, type ExtensionContext } from './extensions.js';
 import { HandleQueue } from './HandleQueue.js';
-import { HandleTable, type HandleEntry, type HandleUsage } from './HandleTable.js';
+import { HandleTable, type DirectoryEntry, type HandleEntry, type HandleUsage } from './HandleTable.js';
 import { ReplyBatcher } from './ReplyBatcher.js';
 import { readDataReply, type PooledReply } from './dataReplies.js';
 import { defaultSessionLimits, type SessionLimits } from './limits.js';
@@ -42,6 +42,9 @@ export interface SessionOptions {
   peer?: Omit<SessionRef, 'id'>;
 }
 
+/** READDIR batches a session holds read ahead at most: one for each of a few directories listed at once. */
+const MAX_READ_AHEADS = 4;
+
 /** A reply packet, or one in a reused buffer to hand back once it is written (see dataReplies.ts). */
 type Reply = Buffer | PooledReply;
 type Handler<T extends msg.RequestType> = (request: msg.RequestOf<T>) => Promise<Reply>;
@@ -73,6 +76,8 @@ export class Session extends EventEmitter {
   private inputEnded = false;
   /** The server is shutting down: no new handles; the session ends once it has none. */
   private draining = false;
+  /** Directories with a batch read ahead (see readAhead). */
+  private readonly readingAhead = new Set<DirectoryEntry>();
 
   constructor(private readonly transport: SessionTransport, readonly si: SFTPServerInterface, options: SessionOptions = {}) {
     super();
@@ -287,6 +292,7 @@ export class Session extends EventEmitter {
     },
     [PacketType.CLOSE]: async ({ id, handle }) => {
       const entry = this.handles.remove(handle);
+      if (entry.kind === 'directory') this.readingAhead.delete(entry);
       try {
         await entry.queue.exclusive(() => (entry.kind === 'file' ? this.si.close(entry.open) : this.si.closedir(entry.dir)));
       } catch (error) {
@@ -328,10 +334,15 @@ export class Session extends EventEmitter {
     },
     [PacketType.READDIR]: async ({ id, handle }) => {
       const entry = this.handles.directory(handle);
-      const budget = { maxEntries: this.limits.readdirMaxEntries, maxBytes: this.limits.maxPacketLength - 1024 };
-      const batch = await entry.queue.exclusive(() => this.si.readdir(entry.dir, budget));
+      // Taken before queueing: a read-ahead queued behind this request's own read would wait for it forever.
+      const ahead = entry.ahead;
+      entry.ahead = undefined;
+      this.readingAhead.delete(entry);
+      const batch = await (ahead ?? this.readBatch(entry));
       entry.entries += batch.length;
-      return batch.length === 0 ? msg.encodeStatus(id, StatusCode.EOF) : msg.encodeName(id, batch);
+      if (batch.length === 0) return msg.encodeStatus(id, StatusCode.EOF);
+      this.readAhead(handle, entry);
+      return msg.encodeName(id, batch);
     },
     [PacketType.LSTAT]: async ({ id, path }) => msg.encodeAttrs(id, await this.si.lstat(path)),
     [PacketType.STAT]: async ({ id, path }) => msg.encodeAttrs(id, await this.si.stat(path)),
@@ -349,6 +360,35 @@ export class Session extends EventEmitter {
       return extension.handle(this.extensionContext, id, new PacketReader(payload));
     },
   };
+
+  /** A directory's next READDIR batch, in its handle's order. */
+  private readBatch(entry: DirectoryEntry): Promise<msg.NameEntry[]> {
+    const budget = { maxEntries: this.limits.readdirMaxEntries, maxBytes: this.limits.maxPacketLength - 1024 };
+    return entry.queue.exclusive(() => this.si.readdir(entry.dir, budget));
+  }
+
+  /**
+   * Reads a directory's next batch while the client works on the one just
+   * answered. Clients ask for one batch at a time (OpenSSH's waits for each
+   * reply), so otherwise every entry's lstat waits for the client and the
+   * client for the lstats; this way the two overlap. It starts once the
+   * reply is written: an immediate queued from an immediate runs after the
+   * ReplyBatcher's flush. A failure reaches the next READDIR, as it would
+   * have without reading ahead. A session holds at most MAX_READ_AHEADS
+   * batches, so a client opening many directories cannot make it hold more.
+   */
+  private readAhead(handle: Buffer, entry: DirectoryEntry): void {
+    if (this.readingAhead.size >= MAX_READ_AHEADS) return;
+    handle = Buffer.from(handle); // the request's bytes may be reused by then
+    setImmediate(() =>
+      setImmediate(() => {
+        if (this.closed || entry.ahead || this.readingAhead.size >= MAX_READ_AHEADS || this.handles.find(handle) !== entry) return;
+        entry.ahead = this.readBatch(entry);
+        entry.ahead.catch(() => {}); // handled by the READDIR that takes it
+        this.readingAhead.add(entry);
+      }),
+    );
+  }
 
   private async ok(id: number, operation: Promise<void>): Promise<Buffer> {
     await operation;

@@ -56,6 +56,26 @@ describe('normalizePath', () => {
     assert.equal(normalizePath('/a/.../..b/b..'), '/a/.../..b/b..');
     assert.equal(normalizePath('/ spaced /ü'), '/ spaced /ü');
   });
+
+  it('agrees with component-by-component resolution on every short path of slashes, dots and letters', () => {
+    // normalizePath returns paths that are already normal as they are; this checks that shortcut against the rule.
+    const byComponents = (path: string, home: string) => {
+      const parts: string[] = [];
+      for (const part of (path.startsWith('/') ? path : `${home}/${path}`).split('/')) {
+        if (part === '..') parts.pop();
+        else if (part !== '' && part !== '.') parts.push(part);
+      }
+      return '/' + parts.join('/');
+    };
+    const alphabet = ['/', '.', 'a'];
+    let paths = [''];
+    for (let length = 1; length <= 7; length++) {
+      paths = paths.flatMap((prefix) => alphabet.map((c) => prefix + c));
+      for (const path of paths) {
+        for (const home of ['/', '/h', '/h/i']) assert.equal(normalizePath(path, home), byComponents(path, home), `${JSON.stringify(path)} from ${home}`);
+      }
+    }
+  });
 });
 
 describe('joinPath', () => {

@@ -174,6 +174,115 @@ describe('Session', () => {
     assert.equal(statusOf(await pipe.request({ type: PacketType.READDIR, handle })).code, StatusCode.EOF, 'EOF again after the end');
   });
 
+  describe('READDIR read-ahead', () => {
+    /** A MemoryFS that counts the entries its listings have produced, and the listings finished or abandoned. */
+    class CountingFS extends WrapFS {
+      pulled = 0;
+      ended = 0;
+      failAfter = Infinity;
+
+      constructor() {
+        super(new MemoryFS());
+      }
+
+      override async *listdir(path: string): AsyncIterable<DirEntry> {
+        try {
+          for await (const entry of this.inner.listdir(path)) {
+            if (this.pulled >= this.failAfter) throw new Error('disk read error');
+            this.pulled++;
+            yield entry;
+          }
+        } finally {
+          this.ended++;
+        }
+      }
+    }
+
+    async function directories(count: number, entries: number): Promise<CountingFS> {
+      const fs = new CountingFS();
+      for (let d = 0; d < count; d++) {
+        await fs.mkdir(`/d${d}`);
+        for (let i = 0; i < entries; i++) await fs.writeFile(`/d${d}/${String(i).padStart(4, '0')}`, '');
+      }
+      return fs;
+    }
+
+    const opendir = async (pipe: SessionPipe, path: string) => expectReply(await pipe.request({ type: PacketType.OPENDIR, path }), 'handle').handle;
+    const names = async (pipe: SessionPipe, handle: Buffer) => expectReply(await pipe.request({ type: PacketType.READDIR, handle }), 'name').entries.map((e) => e.filename);
+    /** Lets the session run its immediates (the read-ahead starts two turns after a reply). */
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
+
+    it('reads the next batch before the client asks, and the client still gets every name once, in order', async () => {
+      const fs = await directories(1, 1500);
+      const pipe = await startedPipe(fs);
+      const handle = await opendir(pipe, '/d0');
+      const listed = await names(pipe, handle);
+      assert.equal(listed.length, 512);
+      await waitFor(() => fs.pulled === 1024, `the second batch read ahead (${fs.pulled} entries read)`);
+      for (;;) {
+        const reply = await pipe.request({ type: PacketType.READDIR, handle });
+        if (reply.type === 'status') {
+          assert.equal(reply.code, StatusCode.EOF);
+          break;
+        }
+        listed.push(...expectReply(reply, 'name').entries.map((e) => e.filename));
+      }
+      assert.deepEqual(listed, Array.from({ length: 1500 }, (_, i) => String(i).padStart(4, '0')));
+      assert.equal(statusOf(await pipe.request({ type: PacketType.CLOSE, handle })).code, StatusCode.OK);
+      assert.equal(fs.ended, 1);
+    });
+
+    it('gives a failure met while reading ahead to the next READDIR', async () => {
+      const fs = await directories(1, 1500);
+      fs.failAfter = 600;
+      const pipe = await startedPipe(fs);
+      const handle = await opendir(pipe, '/d0');
+      assert.equal((await names(pipe, handle)).length, 512);
+      await settle();
+      const failed = statusOf(await pipe.request({ type: PacketType.READDIR, handle }));
+      assert.equal(failed.code, StatusCode.FAILURE);
+      assert.match(failed.message, /disk read error/);
+    });
+
+    it('reads nothing ahead for a directory closed right after its READDIR, and keeps no room for it', async () => {
+      const fs = await directories(5, 1100);
+      const pipe = await startedPipe(fs);
+      for (let d = 0; d < 4; d++) {
+        const handle = await opendir(pipe, `/d${d}`);
+        // Sent together: the CLOSE is in before the read-ahead would start.
+        const [listed, closed] = await Promise.all([names(pipe, handle), pipe.request({ type: PacketType.CLOSE, handle })]);
+        assert.equal(listed.length, 512);
+        assert.equal(statusOf(closed).code, StatusCode.OK);
+      }
+      await settle();
+      assert.equal(fs.pulled, 4 * 512, 'nothing read ahead for closed directories');
+      assert.equal(fs.ended, 4);
+      const handle = await opendir(pipe, '/d4');
+      await names(pipe, handle);
+      await waitFor(() => fs.pulled === 6 * 512, `a fifth directory still read ahead (${fs.pulled} entries read)`);
+    });
+
+    it('holds at most four batches read ahead however many directories are listed at once', async () => {
+      const fs = await directories(11, 1100);
+      const pipe = await startedPipe(fs);
+      const handles = [];
+      for (let d = 0; d < 10; d++) handles.push(await opendir(pipe, `/d${d}`));
+      for (const handle of handles) assert.equal((await names(pipe, handle)).length, 512);
+      await settle();
+      assert.equal(fs.pulled, 10 * 512 + 4 * 512, 'ten first batches and four read ahead');
+      // Taking the batches read ahead frees room for more.
+      for (const handle of handles) assert.equal((await names(pipe, handle)).length, 512);
+      await settle();
+      for (const handle of handles) assert.equal((await names(pipe, handle)).length, 76);
+      await settle();
+      // Closing directories that hold batches read ahead (empty ones by now) frees their room.
+      for (const handle of handles) assert.equal(statusOf(await pipe.request({ type: PacketType.CLOSE, handle })).code, StatusCode.OK);
+      const pulled = fs.pulled;
+      await names(pipe, await opendir(pipe, '/d10'));
+      await waitFor(() => fs.pulled === pulled + 2 * 512, `a new directory read ahead (${fs.pulled - pulled} entries read)`);
+    });
+  });
+
   it('keeps every READDIR reply within the size budget, long names and long owner names included', async () => {
     // Owner and group names of 32 characters (the longest useradd allows) widen every longname.
     const named = new (class extends WrapFS {
