@@ -5,7 +5,6 @@ import {
   AlreadyExists,
   DirectoryNotEmpty,
   InvalidArgument,
-  InvalidPath,
   IsADirectory,
   NotADirectory,
   PermissionDenied,
@@ -146,8 +145,10 @@ export class NodeFS extends FS {
     try {
       return await this.openHost(path, host, flags, attrs);
     } catch (err) {
-      if (!follow || !(err instanceof InvalidPath) || (err.cause as NodeJS.ErrnoException | undefined)?.code !== 'ELOOP') throw err;
-      // A final symlink that hostPathToOpen left to O_NOFOLLOW: open where it leads (a real loop fails again).
+      // O_NOFOLLOW refused a final symlink that hostPathToOpen left unresolved (ELOOP; EMLINK on FreeBSD):
+      // open where it leads. A real loop fails again.
+      const code = ((err as Error).cause as NodeJS.ErrnoException | undefined)?.code;
+      if (!follow || (code !== 'ELOOP' && code !== 'EMLINK')) throw err;
       const resolved = await this.hostPath(path, true);
       if (resolved === host) throw err;
       return this.openHost(path, resolved, flags, attrs);

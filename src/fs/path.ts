@@ -15,9 +15,8 @@ export function normalizePath(path: string, home = '/'): string {
   const joined = path.startsWith('/') ? path : home === '/' ? `/${path}` : `${home}/${path}`;
   if (isNormal(joined)) return joined;
   if (path.includes('\0') || home.includes('\0')) throw new InvalidPath(path.replace(/\0/g, '\\0'), { message: 'Path contains a NUL byte' });
-  const full = path.startsWith('/') ? path : `${home}/${path}`;
   const parts: string[] = [];
-  for (const part of full.split('/')) {
+  for (const part of joined.split('/')) {
     if (part === '' || part === '.') continue;
     if (part === '..') parts.pop();
     else parts.push(part);
