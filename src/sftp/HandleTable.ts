@@ -1,6 +1,5 @@
 import type { HandleQueue } from './HandleQueue.js';
 import { StatusCode } from './protocol/constants.js';
-import type { NameEntry } from './protocol/messages.js';
 import type { OpenDirectory, OpenFile } from './SFTPServerInterface.js';
 import { SFTPStatusError } from './translateErrors.js';
 
@@ -13,11 +12,7 @@ export interface HandleUsage {
 }
 
 export type HandleEntry = HandleUsage &
-  (
-    | { kind: 'file'; open: OpenFile; queue: HandleQueue }
-    /** `ahead`: the next READDIR batch, read while the client works on the last one (see Session.readAhead). */
-    | { kind: 'directory'; dir: OpenDirectory; queue: HandleQueue; ahead?: Promise<NameEntry[]> }
-  );
+  ({ kind: 'file'; open: OpenFile; queue: HandleQueue } | { kind: 'directory'; dir: OpenDirectory; queue: HandleQueue });
 export type FileEntry = Extract<HandleEntry, { kind: 'file' }>;
 export type DirectoryEntry = Extract<HandleEntry, { kind: 'directory' }>;
 

@@ -3,9 +3,10 @@ import type { Readable, Writable } from 'node:stream';
 import { silentLogger, type Logger } from '../logger.js';
 import { handleCloseChannel, newSessionRef, type HandleCloseEvent, type SessionRef } from '../observability/events.js';
 import { channelFor, publishRequest } from '../observability/requestEvents.js';
+import { DirectoryReadAhead } from './DirectoryReadAhead.js';
 import { builtinExtensions, type Extension, type ExtensionContext } from './extensions.js';
 import { HandleQueue } from './HandleQueue.js';
-import { HandleTable, type DirectoryEntry, type HandleEntry, type HandleUsage } from './HandleTable.js';
+import { HandleTable, type HandleEntry, type HandleUsage } from './HandleTable.js';
 import { ReplyBatcher } from './ReplyBatcher.js';
 import { readDataReply, type PooledReply } from './dataReplies.js';
 import { defaultSessionLimits, type SessionLimits } from './limits.js';
@@ -42,9 +43,6 @@ export interface SessionOptions {
   peer?: Omit<SessionRef, 'id'>;
 }
 
-/** READDIR batches a session holds read ahead at most: one for each of a few directories listed at once. */
-const MAX_READ_AHEADS = 4;
-
 /** A reply packet, or one in a reused buffer to hand back once it is written (see dataReplies.ts). */
 type Reply = Buffer | PooledReply;
 type Handler<T extends msg.RequestType> = (request: msg.RequestOf<T>) => Promise<Reply>;
@@ -76,8 +74,11 @@ export class Session extends EventEmitter {
   private inputEnded = false;
   /** The server is shutting down: no new handles; the session ends once it has none. */
   private draining = false;
-  /** Directories with a batch read ahead (see readAhead). */
-  private readonly readingAhead = new Set<DirectoryEntry>();
+  /** READDIR batches, read in their handle's order. */
+  private readonly readAhead = new DirectoryReadAhead(
+    (entry) => entry.queue.exclusive(() => this.si.readdir(entry.dir, { maxEntries: this.limits.readdirMaxEntries, maxBytes: this.limits.maxPacketLength - 1024 })),
+    (handle, entry) => !this.closed && this.handles.find(handle) === entry,
+  );
 
   constructor(private readonly transport: SessionTransport, readonly si: SFTPServerInterface, options: SessionOptions = {}) {
     super();
@@ -292,7 +293,7 @@ export class Session extends EventEmitter {
     },
     [PacketType.CLOSE]: async ({ id, handle }) => {
       const entry = this.handles.remove(handle);
-      if (entry.kind === 'directory') this.readingAhead.delete(entry);
+      if (entry.kind === 'directory') this.readAhead.forget(entry);
       try {
         await entry.queue.exclusive(() => (entry.kind === 'file' ? this.si.close(entry.open) : this.si.closedir(entry.dir)));
       } catch (error) {
@@ -334,14 +335,10 @@ export class Session extends EventEmitter {
     },
     [PacketType.READDIR]: async ({ id, handle }) => {
       const entry = this.handles.directory(handle);
-      // Taken before queueing: a read-ahead queued behind this request's own read would wait for it forever.
-      const ahead = entry.ahead;
-      entry.ahead = undefined;
-      this.readingAhead.delete(entry);
-      const batch = await (ahead ?? this.readBatch(entry));
+      const batch = await this.readAhead.next(entry);
       entry.entries += batch.length;
       if (batch.length === 0) return msg.encodeStatus(id, StatusCode.EOF);
-      this.readAhead(handle, entry);
+      this.readAhead.start(handle, entry);
       return msg.encodeName(id, batch);
     },
     [PacketType.LSTAT]: async ({ id, path }) => msg.encodeAttrs(id, await this.si.lstat(path)),
@@ -360,35 +357,6 @@ export class Session extends EventEmitter {
       return extension.handle(this.extensionContext, id, new PacketReader(payload));
     },
   };
-
-  /** A directory's next READDIR batch, in its handle's order. */
-  private readBatch(entry: DirectoryEntry): Promise<msg.NameEntry[]> {
-    const budget = { maxEntries: this.limits.readdirMaxEntries, maxBytes: this.limits.maxPacketLength - 1024 };
-    return entry.queue.exclusive(() => this.si.readdir(entry.dir, budget));
-  }
-
-  /**
-   * Reads a directory's next batch while the client works on the one just
-   * answered. Clients ask for one batch at a time (OpenSSH's waits for each
-   * reply), so otherwise every entry's lstat waits for the client and the
-   * client for the lstats; this way the two overlap. It starts once the
-   * reply is written: an immediate queued from an immediate runs after the
-   * ReplyBatcher's flush. A failure reaches the next READDIR, as it would
-   * have without reading ahead. A session holds at most MAX_READ_AHEADS
-   * batches, so a client opening many directories cannot make it hold more.
-   */
-  private readAhead(handle: Buffer, entry: DirectoryEntry): void {
-    if (this.readingAhead.size >= MAX_READ_AHEADS) return;
-    handle = Buffer.from(handle); // the request's bytes may be reused by then
-    setImmediate(() =>
-      setImmediate(() => {
-        if (this.closed || entry.ahead || this.readingAhead.size >= MAX_READ_AHEADS || this.handles.find(handle) !== entry) return;
-        entry.ahead = this.readBatch(entry);
-        entry.ahead.catch(() => {}); // handled by the READDIR that takes it
-        this.readingAhead.add(entry);
-      }),
-    );
-  }
 
   private async ok(id: number, operation: Promise<void>): Promise<Buffer> {
     await operation;
