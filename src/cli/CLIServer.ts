@@ -1,6 +1,9 @@
 import type { FS } from '../fs/FS.js';
 import { BaseSFTPServer, type BaseSFTPServerOptions, type SessionInfo } from '../ssh/BaseSFTPServer.js';
 import { AuthResult, isKeyAllowed, safeEqual, type AuthMethod, type PublicKey } from '../ssh/auth.js';
+import { NoAuthenticationConfigured } from './cliErrors.js';
+
+export { NoAuthenticationConfigured };
 
 /** Who may log in to the CLI's server; the rules of `rclone serve sftp`. */
 export interface CLIAuthRules {
@@ -13,13 +16,6 @@ export interface CLIAuthRules {
   noAuth: boolean;
 }
 
-/** Thrown when the rules leave no way to log in (the server would be useless). */
-export class NoAuthenticationConfigured extends Error {
-  override name = 'NoAuthenticationConfigured';
-  constructor() {
-    super('no way to authenticate: give --user and --pass, an --authorized-keys file with at least one key, or --no-auth to let anyone in');
-  }
-}
 
 /**
  * The server behind `sftp-expose serve`, and the smallest real example of

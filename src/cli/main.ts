@@ -4,8 +4,7 @@
  * (port in use, unreadable key...), 2 bad command line.
  */
 import { readFileSync } from 'node:fs';
-import { NoAuthenticationConfigured } from './CLIServer.js';
-import { runHashPassword } from './hashPassword.js';
+import { NoAuthenticationConfigured } from './cliErrors.js';
 import { runServe } from './serveCommand.js';
 import { UsageError } from './serveOptions.js';
 
@@ -16,7 +15,7 @@ interface Command {
 
 const commands: Record<string, Command> = {
   serve: { summary: 'Serve a backend (memory or a local folder) over SFTP', run: runServe },
-  'hash-password': { summary: 'Print a password hash for a config file (reads the password)', run: runHashPassword },
+  'hash-password': { summary: 'Print a password hash for a config file (reads the password)', run: async (args) => (await import('./hashPassword.js')).runHashPassword(args) },
 };
 
 const USAGE = `Usage: sftp-expose <command> [arguments]

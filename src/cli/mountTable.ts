@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import type { FS } from '../fs/FS.js';
+import type { Logger } from '../logger.js';
 import { normalizePath } from '../fs/path.js';
 import { MountFS } from '../fs/wrappers/mount.js';
 import { ReadOnlyFS } from '../fs/wrappers/readonly.js';
 import { openBackend, type BackendContext } from './backendUrl.js';
-import { UsageError } from './serveOptions.js';
+import { UsageError, type ServeOptions } from './serveOptions.js';
 
 /** One mount as the file gives it, validated. */
 export interface MountEntry {
@@ -95,4 +96,10 @@ export async function openMountTable(file: string, context: BackendContext): Pro
     throw error;
   }
   return new MountFS(opened);
+}
+
+/** The FS behind the server: a mount table (--mounts) or the one BACKEND. */
+export function openServedBackend(options: ServeOptions, logger: Logger): Promise<FS> {
+  const context = { logger, flags: options.backendFlags };
+  return options.mountsFile !== undefined ? openMountTable(options.mountsFile, context) : openBackend(options.backend, context);
 }

@@ -1,5 +1,6 @@
+import { createRequire } from 'node:module';
 import pino from 'pino';
-import pretty from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
 import { createStderrLogger, type Logger, type LogLevel } from '../logger.js';
 
 /**
@@ -32,9 +33,14 @@ export function createLogger(options: CreateLoggerOptions): Logger {
   if (options.format === 'text') return createStderrLogger(options.level);
   const destination =
     options.format === 'pretty'
-      ? pretty({ destination: options.destination ?? 2, sync: true, ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss.l' })
+      ? loadPretty()({ destination: options.destination ?? 2, sync: true, ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss.l' })
       : (options.destination ?? pino.destination({ fd: 2, sync: true }));
   return fromPino(pino({ level: options.level, base: undefined, serializers: { error: pino.stdSerializers.err } }, destination));
+}
+
+/** pino-pretty, loaded only for a person at a terminal: it is most of the logger's start-up time, which --stdio pays per login. */
+function loadPretty(): typeof PinoPretty {
+  return createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
 }
 
 /**
