@@ -50,7 +50,7 @@ async function listenTcp(options: ServeOptions, logger: Logger, hostKeys: Buffer
     throw error;
   }
 
-  // The transport: TCP (see runStdio for stdin/stdout).
+  // The transport: TCP (see runStdio in serveCommand.ts for stdin/stdout).
   const { host, port } = options.address;
   let bound;
   try {
