@@ -3,8 +3,6 @@ import { BaseSFTPServer, type BaseSFTPServerOptions, type SessionInfo } from '..
 import { AuthResult, isKeyAllowed, safeEqual, type AuthMethod, type PublicKey } from '../ssh/auth.js';
 import { NoAuthenticationConfigured } from './cliErrors.js';
 
-export { NoAuthenticationConfigured };
-
 /** Who may log in to the CLI's server; the rules of `rclone serve sftp`. */
 export interface CLIAuthRules {
   /** With `password`: the one user/password pair. Without: the only user name keys may log in as. */
@@ -15,7 +13,6 @@ export interface CLIAuthRules {
   /** Anyone gets in, by any method, `none` included. */
   noAuth: boolean;
 }
-
 
 /**
  * The server behind `sftp-expose serve`, and the smallest real example of

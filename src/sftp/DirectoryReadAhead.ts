@@ -44,7 +44,6 @@ export class DirectoryReadAhead {
    * ReplyBatcher's flush.
    */
   start(handle: Buffer, entry: DirectoryEntry): void {
-    if (this.held.size >= MAX_HELD) return;
     const key = Buffer.from(handle); // the request's bytes may be reused by then
     setImmediate(() =>
       setImmediate(() => {

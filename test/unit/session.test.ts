@@ -218,6 +218,7 @@ describe('Session', () => {
       const handle = await opendir(pipe, '/d0');
       const listed = await names(pipe, handle);
       assert.equal(listed.length, 512);
+      assert.equal(fs.pulled, 512, 'the reply goes out before the next batch is read');
       await waitFor(() => fs.pulled === 1024, `the second batch read ahead (${fs.pulled} entries read)`);
       for (;;) {
         const reply = await pipe.request({ type: PacketType.READDIR, handle });
