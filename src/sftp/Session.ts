@@ -197,6 +197,10 @@ export class Session extends EventEmitter {
         if (startedAt >= 0) publishRequest(this.ref, request, packet, startedAt, this.handlePath, this.offersExtension);
         this.send(packet, Buffer.isBuffer(reply) ? undefined : reply.release);
         this.pump();
+        // Nothing else is being worked on, so no other reply can join this one's batch in this turn:
+        // write it now rather than after the event loop's next poll (a client waiting on each reply,
+        // as `get -r` of small files does, waits that much less).
+        if (this.inFlight === 0 && !this.closed) this.replies.flush();
       });
   }
 

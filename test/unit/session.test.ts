@@ -108,6 +108,38 @@ describe('Session', () => {
     });
   });
 
+  describe('writing replies', () => {
+    /** Counts the session's writes to its transport. */
+    function countWrites(pipe: SessionPipe): { count: number } {
+      const counter = { count: 0 };
+      const write = pipe.toClient.write.bind(pipe.toClient) as (...args: unknown[]) => boolean;
+      pipe.toClient.write = ((...args: unknown[]) => {
+        counter.count++;
+        return write(...args);
+      }) as typeof pipe.toClient.write;
+      return counter;
+    }
+
+    it('writes the reply to a lone request in the turn it is ready, not after the next poll of the event loop', async () => {
+      const pipe = await startedPipe(new MemoryFS());
+      let pollCameFirst = false;
+      const reply = pipe.request({ type: PacketType.STAT, path: '/' });
+      setImmediate(() => (pollCameFirst = true));
+      assert.equal(expectReply(await reply, 'attrs').type, 'attrs');
+      assert.equal(pollCameFirst, false, 'the reply arrived before an immediate queued with the request ran');
+    });
+
+    it('writes the replies to requests that arrive together in one write', async () => {
+      const pipe = await startedPipe(new MemoryFS());
+      const writes = countWrites(pipe);
+      const ids = [pipe.id(), pipe.id(), pipe.id()];
+      const replies = ids.map((id) => pipe.replyTo(id));
+      pipe.sendRaw(Buffer.concat(ids.map((id) => encodeRequest({ type: PacketType.STAT, id, path: '/' }))));
+      for (const reply of await Promise.all(replies)) expectReply(reply, 'attrs');
+      assert.equal(writes.count, 1, `three replies in ${writes.count} writes`);
+    });
+  });
+
   describe('READ', () => {
     it('clamps a READ to maxReadLength', async () => {
       const fs = new MemoryFS();
