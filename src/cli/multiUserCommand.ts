@@ -1,5 +1,5 @@
 import type { Logger } from '../logger.js';
-import { startServerObservability } from '../observability/serverObservability.js';
+import { prepareServerObservability } from '../observability/serverObservability.js';
 import { AuthProxy } from '../server/auth/authProxy.js';
 import { loadConfig, parseConfig, type ServerConfig } from '../server/config/loadConfig.js';
 import { MultiUserServer } from '../server/MultiUserServer.js';
@@ -18,6 +18,7 @@ export async function runMultiUser(options: ServeOptions, logger: Logger): Promi
   const config = load();
   const hostKeys = loadHostKeys(options.hostKeyFiles, options.stateDir);
   const authProxy = options.authProxy !== undefined ? new AuthProxy({ command: options.authProxy, logger }) : undefined;
+  const startObservability = await prepareServerObservability({ accessLog: options.accessLog, metricsAddress: options.metricsAddress });
   const server = new MultiUserServer({
     config,
     authProxy,
@@ -34,18 +35,15 @@ export async function runMultiUser(options: ServeOptions, logger: Logger): Promi
     const reason = (error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'address already in use' : (error as Error).message;
     throw new Error(`cannot listen on ${formatListenAddress(host, port)}: ${reason}`);
   }
-  if (options.configFile !== undefined) logger.info(`serving ${config.users.size} user(s) from ${options.configFile}`);
-  if (authProxy) logger.info(`auth proxy: ${options.authProxy} (for users the config does not list)`);
-  logger.info(`listening on ${formatListenAddress(bound.address, bound.port)}`);
 
   let observability;
   try {
-    observability = await startServerObservability(server, logger, { accessLog: options.accessLog, metricsAddress: options.metricsAddress });
+    observability = await startObservability(server, logger);
   } catch (error) {
     await server.close();
     throw error;
   }
-  await serveUntilSignal(
+  const stopped = serveUntilSignal(
     {
       close: (closeOptions) => server.close(closeOptions),
       reload: options.configFile !== undefined ? () => server.reload(load()) : undefined,
@@ -53,5 +51,10 @@ export async function runMultiUser(options: ServeOptions, logger: Logger): Promi
     logger,
     { shutdownTimeoutMs: options.shutdownTimeoutMs, afterClose: () => observability.close() },
   );
+  // Once the signal handlers are in place: a script that waits for "listening on" and then sends SIGTERM gets a graceful stop.
+  if (options.configFile !== undefined) logger.info(`serving ${config.users.size} user(s) from ${options.configFile}`);
+  if (authProxy) logger.info(`auth proxy: ${options.authProxy} (for users the config does not list)`);
+  logger.info(`listening on ${formatListenAddress(bound.address, bound.port)}`);
+  await stopped;
   return 0;
 }

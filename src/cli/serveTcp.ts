@@ -5,24 +5,24 @@ import type { FS } from '../fs/FS.js';
 import { ReadOnlyFS } from '../fs/wrappers/readonly.js';
 import { serveWithWorkers, withWorkerPid } from '../cluster/serveWithWorkers.js';
 import type { Logger } from '../logger.js';
-import { startServerObservability } from '../observability/serverObservability.js';
+import { prepareServerObservability, type StartServerObservability } from '../observability/serverObservability.js';
 import { fingerprint, parseAuthorizedKeys, type PublicKey } from '../ssh/auth.js';
 import { loadHostKeys } from '../ssh/hostKeys.js';
 import { needsFSPerSession } from './backendUrl.js';
 import { CLIServer } from './CLIServer.js';
 import { openServedBackend } from './mountTable.js';
-import { runMultiUser } from './multiUserCommand.js';
 import { serveUntilSignal } from './signals.js';
 import { UsageError, formatListenAddress, type ServeOptions } from './serveOptions.js';
 
 /** `sftp-expose serve` on TCP: one user set from flags, several from --config, or a cluster with --workers. */
 export async function runTcp(options: ServeOptions, logger: Logger): Promise<number> {
-  if (options.configFile !== undefined || options.authProxy !== undefined) return runMultiUser(options, logger);
+  // Loaded only for these flags: the config parser and argon2 are some 15 MiB of a process's memory.
+  if (options.configFile !== undefined || options.authProxy !== undefined) return (await import('./multiUserCommand.js')).runMultiUser(options, logger);
   if (options.workers > 1) return runWorkers(options, logger);
   const hostKeys = loadHostKeys(options.hostKeyFiles, options.stateDir);
+  const startObservability = await prepareServerObservability({ accessLog: options.accessLog, metricsAddress: options.metricsAddress });
   const { server, fs, address } = await listenTcp(options, logger, hostKeys);
-  logStartup(logger, options, server, hostKeys, address);
-  await stopOnSignal(server, fs, logger, options);
+  await stopOnSignal(server, fs, logger, options, startObservability, () => logStartup(logger, options, server, hostKeys, address));
   return 0;
 }
 
@@ -135,22 +135,27 @@ function logStartup(logger: Logger, options: ServeOptions, server: CLIServer, ho
 /**
  * Runs the access log and metrics until a SIGINT/SIGTERM has stopped the
  * server gracefully (see serveUntilSignal); SIGHUP reloads what can be reloaded.
+ * `announce` logs the start-up lines once the signal handlers are in place,
+ * so that a script that waits for "listening on" and then sends SIGTERM gets
+ * a graceful stop rather than the default kill.
  */
-async function stopOnSignal(server: CLIServer, fs: FS, logger: Logger, options: ServeOptions): Promise<void> {
+async function stopOnSignal(server: CLIServer, fs: FS, logger: Logger, options: ServeOptions, startObservability: StartServerObservability, announce: () => void): Promise<void> {
   let observability;
   try {
-    observability = await startServerObservability(server, logger, { accessLog: options.accessLog, metricsAddress: options.metricsAddress });
+    observability = await startObservability(server, logger);
   } catch (error) {
     await server.close();
     await fs.close();
     throw error;
   }
   const { close } = observability;
-  await serveUntilSignal(server, logger, {
+  const stopped = serveUntilSignal(server, logger, {
     shutdownTimeoutMs: options.shutdownTimeoutMs,
     afterClose: async () => {
       await close();
       await fs.close();
     },
   });
+  announce();
+  await stopped;
 }

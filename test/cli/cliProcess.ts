@@ -33,10 +33,10 @@ function assertBuilt(): void {
   if (!existsSync(CLI_PATH)) throw new Error(`${CLI_PATH} is missing: run \`npm run build\` first (npm test does)`);
 }
 
-/** Spawns the CLI; `home` becomes HOME so no real ~/.ssh/authorized_keys or cache leaks in. */
-function spawnCLI(args: string[], home: string): ChildProcess {
+/** Spawns the CLI (after `nodeArgs`, flags for node itself); `home` becomes HOME so no real ~/.ssh/authorized_keys or cache leaks in. */
+function spawnCLI(args: string[], home: string, nodeArgs: string[] = []): ChildProcess {
   assertBuilt();
-  return spawn(process.execPath, [CLI_PATH, ...args], {
+  return spawn(process.execPath, [...nodeArgs, CLI_PATH, ...args], {
     env: { ...process.env, HOME: home, XDG_CACHE_HOME: join(home, '.cache') },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -85,9 +85,10 @@ export interface RunningCLI {
 /**
  * Starts `sftp-expose serve ...args` on a free port and waits until it listens.
  * Logs are plain text lines (tests match them), unless args pick another --log-format.
+ * `nodeArgs` are flags for node itself.
  */
-export function startServe(args: string[], home: string): Promise<RunningCLI> {
-  return waitUntilListening(spawnCLI(['serve', '--addr', '127.0.0.1:0', '--log-format', 'text', ...args], home));
+export function startServe(args: string[], home: string, nodeArgs: string[] = []): Promise<RunningCLI> {
+  return waitUntilListening(spawnCLI(['serve', '--addr', '127.0.0.1:0', '--log-format', 'text', ...args], home, nodeArgs));
 }
 
 /**

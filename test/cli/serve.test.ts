@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile, mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { reportedPackages, REPORT_PACKAGES } from '../helpers/packageReport.js';
 import { connectSSH2, makeClientKey, makeTempDir, requireTool, runOpenSSHSftp, startServe, type RunningCLI } from './cliProcess.js';
 
 /** Runs `body` with a fresh temp dir and a started CLI server, stopping and removing both after. */
@@ -171,6 +172,24 @@ describe('sftp-expose serve', () => {
     }
   });
 
+  it('stops gracefully on a SIGTERM sent as soon as "listening on" is logged, metrics endpoint included, with or without --config', async () => {
+    const single = (dir: string) => ['--no-auth', dir];
+    const multiUser = async (dir: string) => {
+      await writeFile(join(dir, 'users.yaml'), 'users: {}\n');
+      return ['--config', join(dir, 'users.yaml')];
+    };
+    for (const args of [single, single, multiUser, multiUser]) {
+      await withServer(
+        async (dir) => ['--metrics-addr', '127.0.0.1:0', ...(await args(dir))],
+        async (server) => {
+          const exit = await server.stop();
+          assert.equal(exit.code, 0, `exit ${exit.code} (signal ${exit.signal}):\n${exit.stderr}`);
+          assert.match(exit.stderr, /stopped/);
+        },
+      );
+    }
+  });
+
   it('stops on SIGTERM and on SIGINT with exit code 0, even with a client connected', async () => {
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       const temp = await makeTempDir();
@@ -188,5 +207,23 @@ describe('sftp-expose serve', () => {
         await temp.cleanup();
       }
     }
+  });
+
+  it('loads no config parser, password hasher or metrics library unless asked for them: each is memory every server process pays', async () => {
+    const packagesLoadedBy = async (args: string[]) => {
+      const temp = await makeTempDir();
+      try {
+        const server = await startServe([...args, '--no-auth', '--state-dir', join(temp.path, 'state'), temp.path], temp.path, ['--import', REPORT_PACKAGES]);
+        return reportedPackages((await server.stop()).stderr);
+      } finally {
+        await temp.cleanup();
+      }
+    };
+    const plain = await packagesLoadedBy([]);
+    assert.ok(plain.includes('ssh2'), `the report sees what is loaded: ${plain.join(', ')}`);
+    for (const heavy of ['yaml', '@node-rs/argon2', 'prom-client', '@opentelemetry/api', '@aws-sdk/client-s3', 'webdav']) {
+      assert.ok(!plain.includes(heavy), `${heavy} loaded by a serve with no flag that needs it`);
+    }
+    assert.ok((await packagesLoadedBy(['--metrics-addr', '127.0.0.1:0'])).includes('prom-client'), 'prom-client loaded once metrics are asked for');
   });
 });

@@ -5,6 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import { reportedPackages, REPORT_PACKAGES } from '../helpers/packageReport.js';
 import { requireTool } from '../helpers/requireTool.js';
 import { makeTempDir } from '../helpers/tempDir.js';
 
@@ -64,23 +65,11 @@ describe('--stdio: the same Session over stdin/stdout, driven by sftp -D', { ski
 });
 
 describe('--stdio start-up', () => {
-  // On exit, the packages whose CommonJS modules the process loaded (ESM imports of them land there too).
-  const reportPackages = `data:text/javascript,${encodeURIComponent(`
-    import { createRequire } from 'node:module';
-    const require = createRequire(process.cwd() + '/');
-    process.on('exit', () => {
-      const names = new Set(Object.keys(require.cache).map((file) => file.match(/node_modules\\/((?:@[^/]+\\/)?[^/]+)/)?.[1]).filter(Boolean));
-      process.stderr.write('PACKAGES ' + JSON.stringify([...names]) + '\\n');
-    });
-  `)}`;
-
   it('loads no SSH server, metrics, config parser or pretty printer: sshd starts one such process per login', () => {
     const temp = makeTempDir();
     try {
-      const run = spawnSync(process.execPath, ['--import', reportPackages, CLI, 'serve', '--stdio', temp.path], { input: '', encoding: 'utf8', timeout: 60_000 });
-      const line = run.stderr.split('\n').find((text) => text.startsWith('PACKAGES '));
-      assert.ok(line, `no package report: ${run.stderr}`);
-      const packages = JSON.parse(line.slice('PACKAGES '.length)) as string[];
+      const run = spawnSync(process.execPath, ['--import', REPORT_PACKAGES, CLI, 'serve', '--stdio', temp.path], { input: '', encoding: 'utf8', timeout: 60_000 });
+      const packages = reportedPackages(run.stderr);
       assert.ok(packages.includes('fs-extra'), `the report sees what is loaded (LocalFS's fs-extra): ${packages.join(', ')}`);
       for (const heavy of ['ssh2', 'prom-client', '@opentelemetry/api', 'yaml', 'pino-pretty', '@aws-sdk/client-s3', 'webdav']) {
         assert.ok(!packages.includes(heavy), `${heavy} loaded for a --stdio session`);
