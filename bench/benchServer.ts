@@ -1,4 +1,4 @@
-import { AuthResult, BaseSFTPServer, isKeyAllowed, type AuthMethod, type FS, type PublicKey } from '../dist/index.js';
+import { AuthResult, BaseSFTPServer, isKeyAllowed, type AuthMethod, type FS, type PublicKey } from '../dist/core.js';
 
 /** Lets in any user holding one of the authorized keys (the bench's only client key). */
 export class BenchSFTPServer extends BaseSFTPServer {

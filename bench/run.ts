@@ -21,7 +21,7 @@ import type { BenchEnvironment, BenchServer } from './servers/types.js';
 import { runSftp } from './sftpClient.js';
 import { IntegrityError, WORKLOADS, rotate, type BenchContext, type Workload } from './workloads.js';
 
-/** What the bench's sftp-expose servers import (bench/sftpExposeServer.ts, bench/s3Server.ts): the package as users run it. */
+/** The built package, which the bench's sftp-expose servers import as users do (bench/sftpExposeServer.ts its core entry, bench/s3Server.ts the full one). */
 const BUILT_PACKAGE = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 
 function loud(message: string): void {
