@@ -35,7 +35,8 @@ export class ReplyBatcher {
   private parts: Buffer[] = [];
   private releases: (() => void)[] = [];
   private bytes = 0;
-  private scheduled = false;
+  /** The end-of-phase flush, while one is due; cancelled by a flush before it, so that it cannot cut a later batch short. */
+  private scheduled?: NodeJS.Immediate;
 
   private readonly socket?: Writable;
   private readonly reuseAfterWrite: boolean;
@@ -65,15 +66,13 @@ export class ReplyBatcher {
     this.bytes += packet.length;
     if (release) this.releases.push(release);
     if (this.bytes >= MAX_BATCH) this.flush();
-    else if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => this.flush());
-    }
+    else this.scheduled ??= setImmediate(() => this.flush());
   }
 
   /** Writes what is queued now. */
   flush(): void {
-    this.scheduled = false;
+    clearImmediate(this.scheduled);
+    this.scheduled = undefined;
     if (this.parts.length === 0) return;
     const parts = this.parts;
     const releases = this.releases;

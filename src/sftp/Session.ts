@@ -197,10 +197,12 @@ export class Session extends EventEmitter {
         if (startedAt >= 0) publishRequest(this.ref, request, packet, startedAt, this.handlePath, this.offersExtension);
         this.send(packet, Buffer.isBuffer(reply) ? undefined : reply.release);
         this.pump();
-        // Nothing else is being worked on, so no other reply can join this one's batch in this turn:
-        // write it now rather than after the event loop's next poll (a client waiting on each reply,
-        // as `get -r` of small files does, waits that much less).
-        if (this.inFlight === 0 && !this.closed) this.replies.flush();
+        // Nothing else is being worked on, so the client is likely waiting for this reply (as `get -r`
+        // of small files does, request by request): write it now rather than after the event loop's
+        // next poll. Not a WRITE's: uploads stream writes, the next ones are often already in the
+        // socket, and their replies written together wake the client once rather than per read
+        // (2.3 times the socket writes for a 256 MiB put otherwise).
+        if (this.inFlight === 0 && request.type !== PacketType.WRITE && !this.closed) this.replies.flush();
       });
   }
 

@@ -129,6 +129,20 @@ describe('Session', () => {
       assert.equal(pollCameFirst, false, 'the reply arrived before an immediate queued with the request ran');
     });
 
+    it('writes the replies to WRITEs that arrive in separate reads of one turn together, as an upload streams them', async () => {
+      const pipe = await startedPipe(new MemoryFS());
+      const handle = await openFile(pipe, '/upload');
+      const writes = countWrites(pipe);
+      const [first, second] = [pipe.id(), pipe.id()];
+      const replies = [first, second].map((id) => pipe.replyTo(id));
+      const write = (id: number, offset: number) => encodeRequest({ type: PacketType.WRITE, id, handle, offset, data: Buffer.alloc(1024, id) });
+      // The second read comes in the same turn, after the first WRITE is done: an immediate queued before the session's.
+      setImmediate(() => pipe.sendRaw(write(second, 1024)));
+      pipe.sendRaw(write(first, 0));
+      for (const reply of await Promise.all(replies)) assert.equal(statusOf(reply).code, StatusCode.OK);
+      assert.equal(writes.count, 1, `two WRITE replies in ${writes.count} writes`);
+    });
+
     it('writes the replies to requests that arrive together in one write', async () => {
       const pipe = await startedPipe(new MemoryFS());
       const writes = countWrites(pipe);
