@@ -1,7 +1,8 @@
 import { PacketReader } from '../sftp/protocol/codec.js';
 import { PacketType, StatusCode } from '../sftp/protocol/constants.js';
 import type * as msg from '../sftp/protocol/messages.js';
-import { dataRequestChannel, requestChannel, type RequestEvent, type SessionRef } from './events.js';
+import type { HandleEntry } from '../sftp/HandleTable.js';
+import { dataRequestChannel, handleCloseChannel, requestChannel, type HandleCloseEvent, type RequestEvent, type SessionRef } from './events.js';
 
 /** Request names for events and metric labels (`open`, `read`...), by packet type. */
 const requestNames: Record<number, string> = Object.fromEntries(
@@ -93,4 +94,23 @@ function describeExtended(event: RequestEvent, request: msg.RequestOf<typeof Pac
   } catch {
     // An extension without arguments (limits@openssh.com) or a malformed payload: no path.
   }
+}
+
+/** Publishes the `sftp-expose:handle:close` event of a handle the session is done with, if anyone listens. */
+export function publishHandleClose(session: SessionRef, entry: HandleEntry, status: number, aborted: boolean): void {
+  if (!handleCloseChannel.hasSubscribers) return;
+  const event: HandleCloseEvent = {
+    session,
+    kind: entry.kind,
+    path: entry.kind === 'file' ? entry.open.path : entry.dir.path,
+    read: entry.kind === 'file' && entry.open.flags.read,
+    write: entry.kind === 'file' && entry.open.flags.write,
+    bytesRead: entry.bytesRead,
+    bytesWritten: entry.bytesWritten,
+    entries: entry.entries,
+    durationMs: performance.now() - entry.openedAt,
+    status,
+    aborted,
+  };
+  handleCloseChannel.publish(event);
 }

@@ -25,8 +25,8 @@ const WRITE_ALONE = 64 * 1024;
  * for each — twice the packets OpenSSH sends, for the client to decrypt too.
  * Written together, replies fill whole packets. A batch is written at the end
  * of the current I/O phase (setImmediate), at once when it reaches MAX_BATCH,
- * or when the owner calls flush (the Session does when it has no other request
- * in flight, so that nothing more could join the batch).
+ * or when the owner calls flush (the Session does for a reply the client is
+ * likely waiting for: see Session.dispatch).
  *
  * A reply of WRITE_ALONE bytes or more is many packets already: it is
  * written as it is, after the batch queued before it, and never copied.

@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { silentLogger, type Logger } from '../logger.js';
-import { handleCloseChannel, newSessionRef, type HandleCloseEvent, type SessionRef } from '../observability/events.js';
-import { channelFor, publishRequest } from '../observability/requestEvents.js';
+import { newSessionRef, type SessionRef } from '../observability/events.js';
+import { channelFor, publishHandleClose, publishRequest } from '../observability/requestEvents.js';
 import { DirectoryReadAhead } from './DirectoryReadAhead.js';
 import { builtinExtensions, type Extension, type ExtensionContext } from './extensions.js';
 import { HandleQueue } from './HandleQueue.js';
@@ -239,25 +239,6 @@ export class Session extends EventEmitter {
 
   private readonly offersExtension = (name: string): boolean => this.extensions.has(name);
 
-  /** Publishes a handle's `sftp-expose:handle:close` event, if anyone listens. */
-  private publishHandleClose(entry: HandleEntry, status: number, aborted: boolean): void {
-    if (!handleCloseChannel.hasSubscribers) return;
-    const event: HandleCloseEvent = {
-      session: this.ref,
-      kind: entry.kind,
-      path: entry.kind === 'file' ? entry.open.path : entry.dir.path,
-      read: entry.kind === 'file' && entry.open.flags.read,
-      write: entry.kind === 'file' && entry.open.flags.write,
-      bytesRead: entry.bytesRead,
-      bytesWritten: entry.bytesWritten,
-      entries: entry.entries,
-      durationMs: performance.now() - entry.openedAt,
-      status,
-      aborted,
-    };
-    handleCloseChannel.publish(event);
-  }
-
   /**
    * Lets the requests in progress and the open handles finish, refusing new
    * handles, then ends the session (a graceful server shutdown). A session
@@ -303,10 +284,10 @@ export class Session extends EventEmitter {
       try {
         await entry.queue.exclusive(() => (entry.kind === 'file' ? this.si.close(entry.open) : this.si.closedir(entry.dir)));
       } catch (error) {
-        this.publishHandleClose(entry, translateErrors(error).code, false);
+        publishHandleClose(this.ref, entry, translateErrors(error).code, false);
         throw error;
       }
-      this.publishHandleClose(entry, StatusCode.OK, false);
+      publishHandleClose(this.ref, entry, StatusCode.OK, false);
       return msg.encodeStatus(id, StatusCode.OK);
     },
     [PacketType.READ]: async ({ id, handle, offset, length }) => {
@@ -392,12 +373,12 @@ export class Session extends EventEmitter {
     const released = entries.map((entry) =>
       entry.queue.idle().then(async () => {
         if (entry.kind === 'directory') {
-          this.publishHandleClose(entry, StatusCode.CONNECTION_LOST, false);
+          publishHandleClose(this.ref, entry, StatusCode.CONNECTION_LOST, false);
           return this.si.closedir(entry.dir);
         }
         const { file, flags } = entry.open;
         const abort = flags.write && file.abort !== undefined;
-        this.publishHandleClose(entry, StatusCode.CONNECTION_LOST, abort);
+        publishHandleClose(this.ref, entry, StatusCode.CONNECTION_LOST, abort);
         return abort ? file.abort!() : file.close();
       }).catch((error: unknown) => this.logger.warn('error releasing a handle at session end', { error })),
     );
