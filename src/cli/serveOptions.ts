@@ -136,7 +136,8 @@ Flags:
       --stdio                    Speak SFTP on stdin/stdout: for OpenSSH's "Subsystem sftp", a
                                  command= in authorized_keys, or "sftp -D" (no SSH, no auth flags)
       --workers n                Server processes sharing the port, sessions spread over them,
-                                 to use several cores (default 1; not with --stdio or memory:)
+                                 to use several cores (default 1; not with --stdio, memory:
+                                 or --metrics-addr)
       --config string            Users (password hashes, keys, homes, permissions...) from a YAML or
                                  JSON file (docs/configuration.md); SIGHUP re-reads it. No BACKEND then
       --auth-proxy string        A program that authenticates users and returns their backend
@@ -249,7 +250,7 @@ export function parseServeOptions(args: string[]): ServeOptions | 'help' {
   if (values.mounts !== undefined && !existsSync(expandHome(values.mounts))) throw new UsageError(`mount table file not found: ${values.mounts}`);
 
   checkMultiUserFlags(values, positionals);
-  const workers = parseWorkers(values.workers, values.stdio ?? false, values.mounts === undefined ? positionals[0] : 'mount table');
+  const workers = parseWorkers(values.workers, values.stdio ?? false, values.mounts === undefined ? positionals[0] : 'mount table', values['metrics-addr'] !== undefined);
 
   return {
     backend: positionals[0],
@@ -287,8 +288,8 @@ function checkMultiUserFlags(values: Record<string, unknown>, positionals: strin
   if (positionals.length > 0) throw new UsageError(`${flag}: drop the BACKEND argument (${positionals[0]}); each user's home comes from ${flag === '--config' ? 'the config file' : 'the proxy program'}`);
 }
 
-/** `--workers`: a count, refused where workers cannot share what they serve. */
-function parseWorkers(text: string | undefined, stdio: boolean, backend: string | undefined): number {
+/** `--workers`: a count, refused where workers cannot share what they serve (or report: `metrics`, --metrics-addr given). */
+function parseWorkers(text: string | undefined, stdio: boolean, backend: string | undefined, metrics: boolean): number {
   if (text === undefined) return 1;
   const workers = Number(text);
   if (!/^\d+$/.test(text) || workers < 1 || workers > 256) throw new UsageError(`invalid --workers "${text}": expected a number from 1 to 256`);
@@ -297,6 +298,7 @@ function parseWorkers(text: string | undefined, stdio: boolean, backend: string 
   if (backend === undefined || backend === 'memory:') {
     throw new UsageError('--workers with memory: would give each worker its own in-memory filesystem (a file uploaded in one session would be missing in the next); serve a folder or another shared backend');
   }
+  if (metrics) throw new UsageError('--metrics-addr with --workers: each worker process would count only its own sessions; serve metrics from one process (no --workers)');
   return workers;
 }
 

@@ -73,10 +73,13 @@ async function listenTcp(options: ServeOptions, logger: Logger, hostKeys: Buffer
 async function runWorkers(options: ServeOptions, logger: Logger): Promise<number> {
   if (!cluster.isPrimary) {
     const workerLogger = withWorkerPid(logger);
+    // Each worker logs the access lines of its own sessions (metrics are refused with --workers: see parseWorkers).
+    const startObservability = await prepareServerObservability({ accessLog: options.accessLog });
     return serveWithWorkers<string[]>(async (keys) => {
       const { server, fs } = await listenTcp(options, workerLogger, keys.map((key) => Buffer.from(key, 'base64')));
+      const observability = await startObservability(server, workerLogger);
       // As a single process does: open files get --shutdown-timeout to finish.
-      return { close: () => server.close({ drainMs: options.shutdownTimeoutMs }).then(() => fs.close()) };
+      return { close: () => server.close({ drainMs: options.shutdownTimeoutMs }).then(() => observability.close()).then(() => fs.close()) };
     }, { workers: options.workers, shared: [] });
   }
   const hostKeys = loadHostKeys(options.hostKeyFiles, options.stateDir);

@@ -71,6 +71,8 @@ describe('serve --workers', () => {
       await new Promise<void>((resolve, reject) => sftps[0]!.writeFile('/from-0', 'written through session 0', (e) => (e ? reject(e) : resolve())));
       const readBack = await new Promise<Buffer>((resolve, reject) => sftps[1]!.readFile('/from-0', (e, d) => (e ? reject(e) : resolve(d))));
       assert.equal(readBack.toString(), 'written through session 0');
+      // Each worker writes the access lines of its own sessions.
+      await waitFor(() => /\[worker \d+\] access .*\/from-0/.test(server.stderr()), 'the access line of the upload, from a worker');
 
       // SIGTERM with sessions still open: the primary and both workers exit.
       const exited = await server.stop('SIGTERM');
@@ -124,7 +126,7 @@ describe('serve --workers', () => {
     }
   });
 
-  it('refuses --workers with --stdio, with memory:, and when it is not a count', async () => {
+  it('refuses --workers with --stdio, with memory:, with --metrics-addr, and when it is not a count', async () => {
     const stdio = await runCLI(['serve', data, '--stdio', '--workers', '2'], home.path);
     assert.equal(stdio.code, 2);
     assert.match(stdio.stderr, /--workers needs a TCP listener/);
@@ -133,6 +135,9 @@ describe('serve --workers', () => {
       assert.equal(memory.code, 2);
       assert.match(memory.stderr, /each worker its own in-memory filesystem/);
     }
+    const metrics = await runCLI(['serve', data, '--workers', '2', '--no-auth', '--metrics-addr', '127.0.0.1:0'], home.path);
+    assert.equal(metrics.code, 2);
+    assert.match(metrics.stderr, /--metrics-addr with --workers/);
     const zero = await runCLI(['serve', data, '--workers', '0', '--no-auth'], home.path);
     assert.equal(zero.code, 2);
     assert.match(zero.stderr, /invalid --workers "0"/);
