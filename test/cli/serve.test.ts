@@ -5,12 +5,12 @@ import { describe, it } from 'node:test';
 import { reportedPackages, REPORT_PACKAGES } from '../helpers/packageReport.js';
 import { connectSSH2, makeClientKey, makeTempDir, requireTool, runOpenSSHSftp, startServe, type RunningCLI } from './cliProcess.js';
 
-/** Runs `body` with a fresh temp dir and a started CLI server, stopping and removing both after. */
-async function withServer(args: (dir: string) => Promise<string[]> | string[], body: (server: RunningCLI, dir: string) => Promise<void>): Promise<void> {
+/** Runs `body` with a fresh temp dir and a started CLI server (`nodeArgs`: flags for node), stopping and removing both after. */
+async function withServer(args: (dir: string) => Promise<string[]> | string[], body: (server: RunningCLI, dir: string) => Promise<void>, nodeArgs: string[] = []): Promise<void> {
   const temp = await makeTempDir();
   let server: RunningCLI | undefined;
   try {
-    server = await startServe([...(await args(temp.path)), '--state-dir', join(temp.path, 'state')], temp.path);
+    server = await startServe([...(await args(temp.path)), '--state-dir', join(temp.path, 'state')], temp.path, nodeArgs);
     await body(server, temp.path);
   } finally {
     await server?.stop();
@@ -211,13 +211,12 @@ describe('sftp-expose serve', () => {
 
   it('loads no config parser, password hasher or metrics library unless asked for them: each is memory every server process pays', async () => {
     const packagesLoadedBy = async (args: string[]) => {
-      const temp = await makeTempDir();
-      try {
-        const server = await startServe([...args, '--no-auth', '--state-dir', join(temp.path, 'state'), temp.path], temp.path, ['--import', REPORT_PACKAGES]);
-        return reportedPackages((await server.stop()).stderr);
-      } finally {
-        await temp.cleanup();
-      }
+      let packages: string[] = [];
+      const report = async (server: RunningCLI) => {
+        packages = reportedPackages((await server.stop()).stderr);
+      };
+      await withServer((dir) => [...args, '--no-auth', dir], report, ['--import', REPORT_PACKAGES]);
+      return packages;
     };
     const plain = await packagesLoadedBy([]);
     assert.ok(plain.includes('ssh2'), `the report sees what is loaded: ${plain.join(', ')}`);
