@@ -122,5 +122,9 @@ describe('rclone backend configs from a proxy', () => {
       spec: 's3://bucket/prefix',
       flags: { 's3-endpoint': 'http://127.0.0.1:9000', 's3-access-key-id': 'a', 's3-secret-access-key': 'b', 's3-force-path-style': true },
     });
+    assert.deepEqual(backendFromRcloneConfig({ type: 's3', _root: 'bucket', use_unsigned_payload: 'false' }), {
+      spec: 's3://bucket',
+      flags: { 's3-use-unsigned-payload': 'false' },
+    });
   });
 });

@@ -46,7 +46,7 @@ function truthy(value: string | undefined): boolean {
  *   ~/.ssh/known_hosts) — stricter than rclone, which checks nothing without one.
  * - `webdav`: `url`, `user`, `pass`, `bearer_token`; `_root` appended to the URL path.
  * - `s3`: `_root` is `bucket/prefix`; `endpoint`, `region`, `access_key_id`,
- *   `secret_access_key`, `force_path_style`.
+ *   `secret_access_key`, `force_path_style`, `use_unsigned_payload`.
  *
  * @throws Error naming what is missing or unsupported.
  */
@@ -93,6 +93,8 @@ export function backendFromRcloneConfig(config: RcloneConfig): BackendRequest {
       if (config.access_key_id) flags['s3-access-key-id'] = config.access_key_id;
       if (config.secret_access_key) flags['s3-secret-access-key'] = config.secret_access_key;
       if (truthy(config.force_path_style)) flags['s3-force-path-style'] = true;
+      // Unset keeps the default (unsigned only over HTTPS); a value is checked as the CLI flag is.
+      if (config.use_unsigned_payload) flags['s3-use-unsigned-payload'] = config.use_unsigned_payload;
       return { spec: `s3://${root.replace(/^\//, '')}`, flags };
     }
     default:
