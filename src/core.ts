@@ -5,7 +5,7 @@
  * and defences, and the SFTP-client backend (ssh2 is loaded anyway). It
  * leaves out what pulls in large packages at import: the S3 and WebDAV
  * backends (the AWS SDK, webdav), the multi-user server (YAML, argon2) and
- * metrics (prom-client). Importing it takes about a quarter of the time and
+ * metrics (prom-client). Importing it takes about a third of the time and
  * 40 MiB less memory than `sftp-expose`, which exports all of this too.
  */
 export * from './fs/index.js';

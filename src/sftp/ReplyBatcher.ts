@@ -24,8 +24,8 @@ const WRITE_ALONE = 64 * 1024;
  * reply costs a full packet plus a 13-byte one, and a socket write and a MAC
  * for each — twice the packets OpenSSH sends, for the client to decrypt too.
  * Written together, replies fill whole packets. A batch is written at the end
- * of the current I/O phase (setImmediate), at once when it reaches MAX_BATCH,
- * or when the owner calls flush (the Session does for a reply the client is
+ * of the current I/O phase (setImmediate), or at once when it reaches
+ * MAX_BATCH or its owner says so (the Session does for a reply the client is
  * likely waiting for: see Session.dispatch).
  *
  * A reply of WRITE_ALONE bytes or more is many packets already: it is
@@ -54,9 +54,10 @@ export class ReplyBatcher {
   /**
    * Queues one reply packet. `release` is called once the packet's bytes are
    * no longer needed (copied into a batch, or taken by a stream that copies),
-   * so that its buffer can be reused; otherwise it is never called.
+   * so that its buffer can be reused; otherwise it is never called. `now`
+   * writes the batch at once instead of at the end of the phase.
    */
-  push(packet: Buffer, release?: () => void): void {
+  push(packet: Buffer, release?: () => void, now = false): void {
     if (packet.length >= WRITE_ALONE) {
       this.flush();
       this.write(packet, release);
@@ -65,14 +66,16 @@ export class ReplyBatcher {
     this.parts.push(packet);
     this.bytes += packet.length;
     if (release) this.releases.push(release);
-    if (this.bytes >= MAX_BATCH) this.flush();
+    if (now || this.bytes >= MAX_BATCH) this.flush();
     else this.scheduled ??= setImmediate(() => this.flush());
   }
 
   /** Writes what is queued now. */
   flush(): void {
-    clearImmediate(this.scheduled);
-    this.scheduled = undefined;
+    if (this.scheduled) {
+      clearImmediate(this.scheduled);
+      this.scheduled = undefined;
+    }
     if (this.parts.length === 0) return;
     const parts = this.parts;
     const releases = this.releases;

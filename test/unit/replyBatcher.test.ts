@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { describe, it } from 'node:test';
+import { ReplyBatcher } from '../../src/sftp/ReplyBatcher.js';
+
+/** A stream that records each write it is given. */
+function recordingStream(): { stream: Writable; writes: string[] } {
+  const writes: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      writes.push(chunk.toString());
+      callback();
+    },
+  });
+  return { stream, writes };
+}
+
+describe('ReplyBatcher', () => {
+  it('writes what one phase queued in one write, and at once when told to', async () => {
+    const { stream, writes } = recordingStream();
+    const batcher = new ReplyBatcher(stream, () => {});
+    batcher.push(Buffer.from('a'));
+    batcher.push(Buffer.from('b'));
+    assert.deepEqual(writes, [], 'nothing written before the end of the phase');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(writes, ['ab']);
+    batcher.push(Buffer.from('c'), undefined, true);
+    assert.deepEqual(writes, ['ab', 'c']);
+  });
+
+  it('cancels the scheduled write when told to write at once, so that it cannot cut a later batch short', async () => {
+    const { stream, writes } = recordingStream();
+    const batcher = new ReplyBatcher(stream, () => {});
+    // c and d are queued in the next check phase, by immediates on either side of the one `a` schedules.
+    setImmediate(() => batcher.push(Buffer.from('c')));
+    batcher.push(Buffer.from('a'));
+    batcher.push(Buffer.from('b'), undefined, true);
+    setImmediate(() => batcher.push(Buffer.from('d')));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.deepEqual(writes, ['ab', 'cd']);
+  });
+});
