@@ -36,7 +36,9 @@ describe('ReplyBatcher', () => {
     batcher.push(Buffer.from('a'));
     batcher.push(Buffer.from('b'), undefined, true);
     setImmediate(() => batcher.push(Buffer.from('d')));
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    // Two turns, counted in immediates rather than milliseconds (a timer can fire first on a loaded machine):
+    // c's turn schedules the flush of c and d, and the turn after runs it before this promise resolves.
+    await new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
     assert.deepEqual(writes, ['ab', 'cd']);
   });
 });

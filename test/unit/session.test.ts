@@ -257,6 +257,15 @@ describe('Session', () => {
     const names = async (pipe: SessionPipe, handle: Buffer) => expectReply(await pipe.request({ type: PacketType.READDIR, handle }), 'name').entries.map((e) => e.filename);
     /** Lets the session run its immediates (the read-ahead starts two turns after a reply). */
     const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
+    /**
+     * Waits for `expected` entries read in all, then gives the session time to read more than it should:
+     * a fixed wait alone can end before a loaded machine has read what it may.
+     */
+    const settleAt = async (fs: CountingFS, expected: number, what: string) => {
+      await waitFor(() => fs.pulled >= expected, `${what} (${fs.pulled} entries read)`);
+      await settle();
+      assert.equal(fs.pulled, expected, what);
+    };
 
     it('reads the next batch before the client asks, and the client still gets every name once, in order', async () => {
       const fs = await directories(1, 1500);
@@ -315,8 +324,7 @@ describe('Session', () => {
       const handles = [];
       for (let d = 0; d < 10; d++) handles.push(await opendir(pipe, `/d${d}`));
       for (const handle of handles) assert.equal((await names(pipe, handle)).length, 512);
-      await settle();
-      assert.equal(fs.pulled, 10 * 512 + 4 * 512, 'ten first batches and four read ahead');
+      await settleAt(fs, 10 * 512 + 4 * 512, 'ten first batches and four read ahead');
       // Taking the batches read ahead frees room for more.
       for (const handle of handles) assert.equal((await names(pipe, handle)).length, 512);
       await settle();
