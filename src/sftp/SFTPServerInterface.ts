@@ -2,12 +2,14 @@ import type { FS } from '../fs/FS.js';
 import { IsADirectory, PermissionDenied } from '../fs/errors.js';
 import { normalizePath } from '../fs/path.js';
 import { readIntoFile, readIntoViaRead } from '../fs/readInto.js';
-import type { DirEntry, FileHandle, OpenFlags } from '../fs/types.js';
+import type { AccountNames, DirEntry, FileHandle, OpenFlags } from '../fs/types.js';
 import { statsToWire, wireToSetAttributes } from './attrs.js';
 import { formatLongname } from './longname.js';
 import type { WireAttrs } from './protocol/codec.js';
 import { OpenFlag } from './protocol/constants.js';
 import type { NameEntry } from './protocol/messages.js';
+
+const NO_ACCOUNTS: AccountNames = { users: new Map(), groups: new Map() };
 
 /** A file opened by OPEN: the backend's handle and how it was opened. */
 export interface OpenFile {
@@ -73,6 +75,8 @@ export function openFlagsFromPflags(pflags: number): OpenFlags {
  */
 export class SFTPServerInterface {
   readonly home: string;
+  /** The names `ls -l` shows, asked for once per session (see readdir). */
+  private longnameAccounts?: Promise<AccountNames>;
 
   constructor(readonly fs: FS, options: SFTPServerInterfaceOptions = {}) {
     this.home = normalizePath(options.home ?? '/');
@@ -138,6 +142,11 @@ export class SFTPServerInterface {
     const batch: NameEntry[] = [];
     let bytes = 0;
     const now = Date.now() / 1000;
+    // Names are cosmetic: a lookup that fails shows ids, as for ids it does not know, and the listing goes on.
+    this.longnameAccounts ??= Promise.resolve()
+      .then(() => this.accountNames())
+      .catch(() => NO_ACCOUNTS);
+    const accounts = await this.longnameAccounts;
     while (batch.length < budget.maxEntries) {
       let entry = dir.lookahead;
       dir.lookahead = undefined;
@@ -150,7 +159,7 @@ export class SFTPServerInterface {
         }
         entry = next.value;
       }
-      const named: NameEntry = { filename: entry.name, longname: formatLongname(entry.name, entry.stats, now), attrs: statsToWire(entry.stats) };
+      const named: NameEntry = { filename: entry.name, longname: formatLongname(entry.name, entry.stats, now, accounts), attrs: statsToWire(entry.stats) };
       const size = encodedSize(named);
       if (batch.length > 0 && bytes + size > budget.maxBytes) {
         dir.lookahead = entry;
@@ -206,6 +215,16 @@ export class SFTPServerInterface {
 
   async readlink(path: string): Promise<string> {
     return this.fs.readlink(this.resolve(path));
+  }
+
+  /**
+   * Names for the uids and gids the FS reports: the owner and group columns of
+   * a listing's `ls -l` lines, and users-groups-by-id@openssh.com. The FS's own
+   * (the local disk knows the host's accounts), else none. Override it for a
+   * user table of your own.
+   */
+  accountNames(): AccountNames | Promise<AccountNames> {
+    return this.fs.accountNames ? this.fs.accountNames() : NO_ACCOUNTS;
   }
 
   /** The target is stored as the client gave it (relative targets stay relative). */

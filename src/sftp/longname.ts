@@ -1,4 +1,4 @@
-import type { Stats } from '../fs/types.js';
+import type { AccountNames, Stats } from '../fs/types.js';
 
 /**
  * The `longname` of a READDIR entry, laid out as OpenSSH's sftp-server lays it
@@ -62,9 +62,13 @@ function buildDateString(mtime: number, recent: boolean): string {
   return `${months[date.getMonth()]} ${day} ${tail}`;
 }
 
-export function formatLongname(name: string, stats: Stats, now = Date.now() / 1000): string {
-  const owner = (stats.owner ?? String(stats.uid)).padEnd(8, ' ');
-  const group = (stats.group ?? String(stats.gid)).padEnd(8, ' ');
+/**
+ * Owner and group are the names the stats carry, else the names `accounts`
+ * knows for their ids, else the ids (as OpenSSH prints ids getpwuid does not know).
+ */
+export function formatLongname(name: string, stats: Stats, now = Date.now() / 1000, accounts?: AccountNames): string {
+  const owner = (stats.owner ?? accounts?.users.get(stats.uid) ?? String(stats.uid)).padEnd(8, ' ');
+  const group = (stats.group ?? accounts?.groups.get(stats.gid) ?? String(stats.gid)).padEnd(8, ' ');
   const links = String(stats.nlink ?? 1).padStart(3, ' ');
   const size = String(stats.size).padStart(8, ' ');
   // Two spaces: strmode(3), which OpenSSH formats with, ends the mode with a space of its own.

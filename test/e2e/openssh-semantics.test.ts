@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, realpathSync } from 'node:fs';
-import { mkdir, readFile, readdir, readlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, readlink, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
@@ -290,6 +290,31 @@ const cases: Case[] = [
     ],
     // The link on disk, not only the replies: the target exactly as the client gave it.
     after: (dir) => readlink(join(dir, 'link')),
+  },
+  {
+    name: 'READDIR longnames: the ls -l lines, owner and group names included',
+    setup: async (dir) => {
+      await mkdir(join(dir, 'listed', 'sub'), { recursive: true });
+      await writeFile(join(dir, 'listed', 'five.txt'), '12345', { mode: 0o640 });
+      await symlink('five.txt', join(dir, 'listed', 'link'));
+      const old = new Date('2020-01-02T03:04:05Z');
+      await utimes(join(dir, 'listed', 'five.txt'), old, old);
+    },
+    steps: [
+      async (ctx) => {
+        const { side } = ctx;
+        const handle = expectReply(await side.peer.request({ type: PacketType.OPENDIR, path: ctx.path('c/listed') }), 'handle').handle;
+        const lines: string[] = [];
+        for (;;) {
+          const reply = await side.peer.request({ type: PacketType.READDIR, handle });
+          if (reply.type === 'status') break;
+          for (const entry of expectReply(reply, 'name').entries) if (entry.filename !== '.' && entry.filename !== '..') lines.push(entry.longname);
+        }
+        await side.peer.request({ type: PacketType.CLOSE, handle });
+        // Entries the setup just made show its minute, the same on both sides only most of the time.
+        return lines.map((line) => line.replace(/ \w{3} [ \d]\d \d\d:\d\d /, ' <recent> ')).sort().join('\n');
+      },
+    ],
   },
   {
     name: 'READDIR of 5,000 entries, streamed in batches: every name exactly once',

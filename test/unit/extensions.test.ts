@@ -177,6 +177,33 @@ describe('users-groups-by-id@openssh.com', () => {
     pipe.end();
   });
 
+  it("takes the interface's own table, and READDIR's longnames name the same ids; a failing table leaves ids", async () => {
+    const fs = new MemoryFS();
+    await fs.writeFile('/f', '');
+    const { uid, gid } = await fs.stat('/f');
+    const longnameOf = async (pipe: SessionPipe) => {
+      const handle = expectReply(await pipe.request({ type: PacketType.OPENDIR, path: '/' }), 'handle').handle;
+      return expectReply(await pipe.request({ type: PacketType.READDIR, handle }), 'name').entries[0]!.longname;
+    };
+    class Named extends SFTPServerInterface {
+      override accountNames() {
+        return { users: new Map([[uid, 'owner-name']]), groups: new Map([[gid, 'group-name']]) };
+      }
+    }
+    const { pipe } = await started(new Named(fs));
+    assert.deepEqual(decode(await extended(pipe, 'users-groups-by-id@openssh.com', request([uid], [gid]))), { users: ['owner-name'], groups: ['group-name'] });
+    assert.match(await longnameOf(pipe), /^-\S+ +1 owner-name group-name +0 .* f$/);
+    pipe.end();
+    class Failing extends SFTPServerInterface {
+      override accountNames(): never {
+        throw new Error('account database unreachable');
+      }
+    }
+    const failing = (await started(new Failing(fs))).pipe;
+    assert.match(await longnameOf(failing), new RegExp(`^-\\S+ +1 ${uid} +${gid} +0 .* f$`));
+    failing.end();
+  });
+
   it('refuses an id list that is not whole uint32s with BAD_MESSAGE', async () => {
     const { pipe } = await started(new MemoryFS());
     assert.equal(status(await extended(pipe, 'users-groups-by-id@openssh.com', fields((w) => w.bytes(Buffer.alloc(3)).bytes(Buffer.alloc(0))))), StatusCode.BAD_MESSAGE);

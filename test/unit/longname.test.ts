@@ -57,6 +57,12 @@ describe('formatLongname (OpenSSH ls_file layout)', () => {
     );
   });
 
+  it('names ids from an account table, after the names the stats carry, before the bare ids', () => {
+    const accounts = { users: new Map([[1000, 'alice']]), groups: new Map([[42, 'staff']]) };
+    assert.equal(formatLongname('n', stats({ gid: 42 }), now, accounts), '-rw-r--r--    1 alice    staff        1234 Mar  5 09:07 n');
+    assert.equal(formatLongname('n', stats({ owner: 'carol', gid: 7 }), now, accounts), '-rw-r--r--    1 carol    7            1234 Mar  5 09:07 n');
+  });
+
   it('right-aligns link counts and sizes, and lets big sizes grow', () => {
     assert.equal(formatLongname('d', stats({ nlink: 12, size: 2 ** 40, owner: 'o', group: 'g' }), now), '-rw-r--r--   12 o        g        1099511627776 Mar  5 09:07 d');
   });

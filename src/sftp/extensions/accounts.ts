@@ -1,25 +1,16 @@
-import type { FS } from '../../fs/FS.js';
 import type { AccountNames } from '../../fs/types.js';
 import { MalformedPacket, PacketReader, PacketWriter } from '../protocol/codec.js';
 import { encodeExtendedReply } from '../protocol/messages.js';
-import type { SFTPServerInterface } from '../SFTPServerInterface.js';
 import { always, type Extension } from './types.js';
 
 /**
  * Implemented by an SFTPServerInterface subclass that knows the names behind
- * the uids and gids its FS reports (a backend with its own user table).
+ * the uids and gids its FS reports (a backend with its own user table). Every
+ * SFTPServerInterface has the method (SFTPServerInterface.accountNames); this
+ * names its shape.
  */
 export interface AccountNameLookup {
   accountNames(): AccountNames | Promise<AccountNames>;
-}
-
-const noAccounts: AccountNames = { users: new Map(), groups: new Map() };
-
-/** Whose names to use: the interface's own, else the FS's (the local disk knows the host's), else none. */
-async function accountNamesFor(si: SFTPServerInterface, fs: FS): Promise<AccountNames> {
-  const lookup = (si as Partial<AccountNameLookup>).accountNames;
-  if (typeof lookup === 'function') return lookup.call(si);
-  return fs.accountNames ? fs.accountNames() : noAccounts;
 }
 
 function readIds(list: Buffer, field: string): number[] {
@@ -43,7 +34,7 @@ export const accountExtensions: Extension[] = [
     async handle({ si }, id, payload) {
       const uids = readIds(payload.bytes('uids'), 'uids');
       const gids = readIds(payload.bytes('gids'), 'gids');
-      const names = await accountNamesFor(si, si.fs);
+      const names = await si.accountNames();
       const reply = new PacketWriter(0, 64).bytes(encodeNameList(uids, names.users)).bytes(encodeNameList(gids, names.groups));
       return encodeExtendedReply(id, reply.fields());
     },
