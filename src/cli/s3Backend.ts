@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import type { ServerSideEncryption, StorageClass } from '@aws-sdk/client-s3';
 import { S3FS, type S3FSOptions } from '../backends/s3/S3FS.js';
 import type { Logger } from '../logger.js';
-import { UsageError, expandHome } from './serveOptions.js';
+import { certificateHint, readCaCertificates } from './caCertificates.js';
+import { UsageError } from './serveOptions.js';
 
 type Flags = Readonly<Record<string, string | boolean | string[] | undefined>>;
 
@@ -28,39 +28,6 @@ function parseUnsignedPayload(flags: Flags): boolean | undefined {
   if (/^(true|t|1)$/i.test(text)) return true;
   if (/^(false|f|0)$/i.test(text)) return false;
   throw new UsageError(`invalid --s3-use-unsigned-payload "${text}": expected true or false`);
-}
-
-/** `--ca-cert` files, concatenated: one PEM string may carry several certificates. */
-function readCaCertificates(flags: Flags): string | undefined {
-  const value = flags['ca-cert'];
-  const files = (Array.isArray(value) ? value : typeof value === 'string' ? [value] : []).map(expandHome);
-  if (files.length === 0) return undefined;
-  return files
-    .map((file) => {
-      let text: string;
-      try {
-        text = readFileSync(file, 'utf8');
-      } catch (error) {
-        throw new UsageError(`cannot read --ca-cert ${file}: ${(error as Error).message}`);
-      }
-      if (!text.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`--ca-cert ${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
-      return text.endsWith('\n') ? text : `${text}\n`;
-    })
-    .join('');
-}
-
-/** Node's codes for a certificate it could not verify: SELF_SIGNED_CERT_IN_CHAIN, DEPTH_ZERO_SELF_SIGNED_CERT, UNABLE_TO_VERIFY_LEAF_SIGNATURE, CERT_HAS_EXPIRED... */
-const UNTRUSTED_CERTIFICATE = /CERT|UNABLE_TO_VERIFY/;
-
-/** A hint for the start-up error when the endpoint's TLS certificate was the problem (the SDK wraps Node's error). */
-function certificateHint(error: unknown): string {
-  for (let cause = error, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth++) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    if (typeof code === 'string' && UNTRUSTED_CERTIFICATE.test(code)) {
-      return ` (the endpoint's TLS certificate is not trusted; for a private CA or a self-signed certificate, give the CA with --ca-cert FILE)`;
-    }
-  }
-  return '';
 }
 
 /**

@@ -169,7 +169,7 @@ Flags:
       --s3-use-server-modtime    List with S3's upload times, no HEAD per entry (faster; ignores set mtimes)
       --s3-use-unsigned-payload true|false  Sign uploads without hashing their bytes (UNSIGNED-PAYLOAD);
                                  default: unsigned over https://, signed over http://
-      --ca-cert file             PEM CA certificate(s) to trust for the S3 endpoint besides the system's
+      --ca-cert file             PEM CA certificate(s) to trust for S3 and WebDAV endpoints besides the system's
                                  (a private CA or self-signed MinIO); repeatable
 ${DEFENCE_USAGE}
   -h, --help                     Show this help

@@ -2,10 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { S3Client } from '@aws-sdk/client-s3';
 import { createS3Client } from '../../src/backends/s3/client.js';
 import { makeTempDir } from './tempDir.js';
+import { TEST_TLS_FILES } from './testTls.js';
 
 /** s3rver accepts any key pair; these are what the tests sign with. */
 export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
@@ -54,9 +54,6 @@ new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory, configureBu
   .catch((error) => { process.stderr.write(String(error && error.stack || error) + '\\n'); process.exit(1); });
 `;
 
-/** A self-signed certificate for 127.0.0.1 (test only), to serve S3 over HTTPS. */
-const TLS_FILES = { key: fileURLToPath(new URL('../fixtures/s3tls-key.pem', import.meta.url)), cert: fileURLToPath(new URL('../fixtures/s3tls-cert.pem', import.meta.url)) };
-
 /**
  * Starts a real s3rver (an S3 server in Node, from npm) on 127.0.0.1, a free
  * port, storing in a fresh temp dir, in a child process: its memory is then
@@ -65,7 +62,7 @@ const TLS_FILES = { key: fileURLToPath(new URL('../fixtures/s3tls-key.pem', impo
  */
 export async function startS3rver(bucket = 'test-bucket', options: { tls?: boolean } = {}): Promise<S3rverInstance> {
   const dir = makeTempDir('sftp-expose-s3rver-');
-  const tlsArgs = options.tls ? [TLS_FILES.key, TLS_FILES.cert] : [];
+  const tlsArgs = options.tls ? [TEST_TLS_FILES.key, TEST_TLS_FILES.cert] : [];
   const child = spawn(process.execPath, ['--openssl-legacy-provider', '-e', CHILD_SCRIPT, dir.path, bucket, ...tlsArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr += text));
@@ -89,7 +86,7 @@ export async function startS3rver(bucket = 'test-bucket', options: { tls?: boole
     throw error;
   }
   const endpoint = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
-  const caCertificates = options.tls ? readFileSync(TLS_FILES.cert, 'utf8') : undefined;
+  const caCertificates = options.tls ? readFileSync(TEST_TLS_FILES.cert, 'utf8') : undefined;
   const connection = { endpoint, forcePathStyle: true as const, region: 'us-east-1', credentials: S3RVER_CREDENTIALS, ...(caCertificates && { caCertificates }) };
   const client = createS3Client({ ...connection, maxAttempts: 2, requestTimeoutMs: 30_000 });
   const kill = async () => {

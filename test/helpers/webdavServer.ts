@@ -4,6 +4,7 @@ import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { once } from 'node:events';
 import webdav from 'webdav-server';
 import { requireTool } from './requireTool.js';
+import { TEST_TLS_FILES } from './testTls.js';
 
 const { v2 } = webdav;
 
@@ -75,11 +76,12 @@ export function rcloneMissing(): string | false {
  * `rclone serve webdav <directory>` (Debian's rclone), started as a child
  * process on a free port; resolves once it logs that it serves.
  */
-export async function startRcloneWebDAVServer(directory: string, options: { auth?: WebDAVServerAuth; readOnly?: boolean } = {}): Promise<RunningWebDAVServer> {
+export async function startRcloneWebDAVServer(directory: string, options: { auth?: WebDAVServerAuth; readOnly?: boolean; tls?: boolean } = {}): Promise<RunningWebDAVServer> {
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     const args = ['serve', 'webdav', directory, '--addr', `127.0.0.1:${port}`, '--config', ''];
     if (options.auth) args.push('--user', options.auth.username, '--pass', options.auth.password);
+    if (options.tls) args.push('--cert', TEST_TLS_FILES.cert, '--key', TEST_TLS_FILES.key);
     if (options.readOnly) args.push('--read-only');
     const child = spawn('rclone', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
@@ -99,7 +101,7 @@ export async function startRcloneWebDAVServer(directory: string, options: { auth
     });
     if (started) {
       return {
-        url: `http://127.0.0.1:${port}/`,
+        url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}/`,
         async stop() {
           if (child.exitCode !== null || child.signalCode !== null) return;
           const exited = once(child, 'exit');

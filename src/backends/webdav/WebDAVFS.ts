@@ -1,6 +1,7 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { PassThrough, type Readable } from 'node:stream';
+import { rootCertificates } from 'node:tls';
 import {
   AlreadyExists,
   DirectoryNotEmpty,
@@ -23,6 +24,8 @@ import { StreamingUpload } from './upload.js';
 export interface WebDAVFSOptions extends WebDAVConnectionOptions {
   /** Bytes a write may land ahead of the data sent so far before it is refused (default 8 MiB). */
   reorderWindow?: number;
+  /** PEM CA certificate(s) trusted for an https:// server besides Node's built-in roots (a private CA, a self-signed server). */
+  caCertificates?: string | Buffer;
 }
 
 const FILE_MODE = 0o644;
@@ -50,7 +53,8 @@ export class WebDAVFS extends FS {
   constructor(options: WebDAVFSOptions) {
     super();
     // Our own keep-alive agents, so close() can release their sockets.
-    this.agents = { http: new HttpAgent({ keepAlive: true, maxSockets: 32 }), https: new HttpsAgent({ keepAlive: true, maxSockets: 32 }) };
+    const ca = options.caCertificates === undefined ? undefined : [...rootCertificates, options.caCertificates.toString()];
+    this.agents = { http: new HttpAgent({ keepAlive: true, maxSockets: 32 }), https: new HttpsAgent({ keepAlive: true, maxSockets: 32, ca }) };
     this.connection = new WebDAVConnection(options, this.agents);
     this.reorderWindow = options.reorderWindow ?? 8 * 1024 * 1024;
   }
