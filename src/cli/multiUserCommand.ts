@@ -1,3 +1,5 @@
+import cluster from 'node:cluster';
+import { serveWithWorkers, withWorkerPid } from '../cluster/serveWithWorkers.js';
 import type { Logger } from '../logger.js';
 import { prepareServerObservability } from '../observability/serverObservability.js';
 import { AuthProxy } from '../server/auth/authProxy.js';
@@ -6,35 +8,20 @@ import { MultiUserServer } from '../server/MultiUserServer.js';
 import { loadHostKeys } from '../ssh/hostKeys.js';
 import { openBackend } from './backendUrl.js';
 import { serveUntilSignal } from './signals.js';
-import { formatListenAddress, type ServeOptions } from './serveOptions.js';
+import { UsageError, formatListenAddress, type ServeOptions } from './serveOptions.js';
 
 /**
  * `serve --config FILE` and/or `--auth-proxy PROGRAM`: a MultiUserServer whose
  * users' BACKEND strings open through the CLI's own table (with the command
- * line's backend flags), re-reading the config on SIGHUP.
+ * line's backend flags), re-reading the config on SIGHUP; with `--workers N`,
+ * one such server in each of N worker processes.
  */
 export async function runMultiUser(options: ServeOptions, logger: Logger): Promise<number> {
-  const load = (): ServerConfig => (options.configFile !== undefined ? loadConfig(options.configFile) : parseConfig({ users: {} }, '(no config file)'));
-  const config = load();
+  if (options.workers > 1) return runMultiUserWorkers(options, logger);
+  const config = loadUsers(options);
   const hostKeys = loadHostKeys(options.hostKeyFiles, options.stateDir);
-  const authProxy = options.authProxy !== undefined ? new AuthProxy({ command: options.authProxy, logger }) : undefined;
   const startObservability = await prepareServerObservability({ accessLog: options.accessLog, metricsAddress: options.metricsAddress });
-  const server = new MultiUserServer({
-    config,
-    authProxy,
-    hostKeys,
-    logger,
-    defence: options.defence,
-    openBackend: ({ spec, flags }) => openBackend(spec, { logger, flags: { ...options.backendFlags, ...flags } }),
-  });
-  const { host, port } = options.address;
-  let bound;
-  try {
-    bound = await server.listen(port, host);
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'address already in use' : (error as Error).message;
-    throw new Error(`cannot listen on ${formatListenAddress(host, port)}: ${reason}`);
-  }
+  const { server, address } = await listenMultiUser(options, logger, hostKeys, config);
 
   let observability;
   try {
@@ -46,15 +33,102 @@ export async function runMultiUser(options: ServeOptions, logger: Logger): Promi
   const stopped = serveUntilSignal(
     {
       close: (closeOptions) => server.close(closeOptions),
-      reload: options.configFile !== undefined ? () => server.reload(load()) : undefined,
+      reload: options.configFile !== undefined ? () => server.reload(loadUsers(options)) : undefined,
     },
     logger,
     { shutdownTimeoutMs: options.shutdownTimeoutMs, afterClose: () => observability.close() },
   );
   // Once the signal handlers are in place: a script that waits for "listening on" and then sends SIGTERM gets a graceful stop.
-  if (options.configFile !== undefined) logger.info(`serving ${config.users.size} user(s) from ${options.configFile}`);
-  if (authProxy) logger.info(`auth proxy: ${options.authProxy} (for users the config does not list)`);
-  logger.info(`listening on ${formatListenAddress(bound.address, bound.port)}`);
+  logStartup(logger, options, config, address);
   await stopped;
   return 0;
+}
+
+/** The users: the config file's, or none when an auth proxy alone decides. */
+function loadUsers(options: ServeOptions): ServerConfig {
+  return options.configFile !== undefined ? loadConfig(options.configFile) : parseConfig({ users: {} }, '(no config file)');
+}
+
+/** A MultiUserServer listening on the command line's address: the whole server, or one worker's. */
+async function listenMultiUser(options: ServeOptions, logger: Logger, hostKeys: Buffer[], config: ServerConfig): Promise<{ server: MultiUserServer; address: string }> {
+  const server = new MultiUserServer({
+    config,
+    authProxy: options.authProxy !== undefined ? new AuthProxy({ command: options.authProxy, logger }) : undefined,
+    hostKeys,
+    logger,
+    defence: options.defence,
+    openBackend: ({ spec, flags }) => openBackend(spec, { logger, flags: { ...options.backendFlags, ...flags } }),
+  });
+  const { host, port } = options.address;
+  try {
+    const bound = await server.listen(port, host);
+    return { server, address: formatListenAddress(bound.address, bound.port) };
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'address already in use' : (error as Error).message;
+    throw new Error(`cannot listen on ${formatListenAddress(host, port)}: ${reason}`);
+  }
+}
+
+/**
+ * `--workers N` with `--config`/`--auth-proxy`: the primary checks the config
+ * and loads the host keys once; each worker reads the config itself and runs
+ * its own MultiUserServer on the shared socket, and SIGHUP reaches every
+ * worker. What a server counts is per worker: a user's maxSessions, and the
+ * bans of the defences, hold within one process.
+ */
+async function runMultiUserWorkers(options: ServeOptions, logger: Logger): Promise<number> {
+  if (!cluster.isPrimary) {
+    const workerLogger = withWorkerPid(logger);
+    const startObservability = await prepareServerObservability({ accessLog: options.accessLog });
+    return serveWithWorkers<string[]>(async (keys) => {
+      const hostKeys = keys.map((key) => Buffer.from(key, 'base64'));
+      const { server } = await listenMultiUser(options, workerLogger, hostKeys, loadUsers(options));
+      const observability = await startObservability(server, workerLogger);
+      const reload = async () => {
+        try {
+          server.reload(loadUsers(options));
+        } catch (error) {
+          workerLogger.error('reload failed, keeping the previous configuration', { error });
+        }
+      };
+      return {
+        close: () => server.close({ drainMs: options.shutdownTimeoutMs }).then(() => observability.close()),
+        reload: options.configFile !== undefined ? reload : undefined,
+      };
+    }, { workers: options.workers, shared: [] });
+  }
+  // Checked here, once: a bad file stops the start before any worker runs.
+  const config = loadUsers(options);
+  refuseMemoryBackends(config);
+  const hostKeys = loadHostKeys(options.hostKeyFiles, options.stateDir);
+  return serveWithWorkers<string[]>(() => Promise.reject(new Error('unreachable in the primary')), {
+    workers: options.workers,
+    shared: hostKeys.map((key) => key.toString('base64')),
+    stopTimeoutMs: options.shutdownTimeoutMs + 5_000,
+    reloads: options.configFile !== undefined,
+    logger,
+    onListening: ({ address, port }) => {
+      logger.info(`${options.workers} worker processes`);
+      logStartup(logger, options, config, formatListenAddress(address, port));
+    },
+  }).then((code) => {
+    logger.info('stopped');
+    return code;
+  });
+}
+
+/** As `--workers` with a memory: BACKEND (see parseWorkers): each worker would hold its own copy of the user's files. */
+function refuseMemoryBackends(config: ServerConfig): void {
+  for (const user of config.users.values()) {
+    const specs = [...(user.home !== undefined ? [user.home] : []), ...user.mounts.map((mount) => mount.backend)];
+    if (specs.some((spec) => spec.startsWith('memory:'))) {
+      throw new UsageError(`--workers with user ${user.name} served from memory: would give each worker its own in-memory filesystem (a file uploaded in one session would be missing in the next); serve a folder or another shared backend`);
+    }
+  }
+}
+
+function logStartup(logger: Logger, options: ServeOptions, config: ServerConfig, address: string): void {
+  if (options.configFile !== undefined) logger.info(`serving ${config.users.size} user(s) from ${options.configFile}`);
+  if (options.authProxy !== undefined) logger.info(`auth proxy: ${options.authProxy} (for users the config does not list)`);
+  logger.info(`listening on ${address}`);
 }

@@ -250,7 +250,9 @@ export function parseServeOptions(args: string[]): ServeOptions | 'help' {
   if (values.mounts !== undefined && !existsSync(expandHome(values.mounts))) throw new UsageError(`mount table file not found: ${values.mounts}`);
 
   checkMultiUserFlags(values, positionals);
-  const workers = parseWorkers(values.workers, values.stdio ?? false, values.mounts === undefined ? positionals[0] : 'mount table', values['metrics-addr'] !== undefined);
+  // What the workers would share: a mount table, the users of --config/--auth-proxy (their backends checked in runMultiUser), or BACKEND.
+  const served = values.mounts !== undefined ? 'mount table' : values.config !== undefined || values['auth-proxy'] !== undefined ? 'users' : positionals[0];
+  const workers = parseWorkers(values.workers, values.stdio ?? false, served, values['metrics-addr'] !== undefined);
 
   return {
     backend: positionals[0],
@@ -283,7 +285,7 @@ function checkMultiUserFlags(values: Record<string, unknown>, positionals: strin
   if (flag === undefined) return;
   if (values.config !== undefined && !existsSync(expandHome(values.config as string))) throw new UsageError(`config file not found: ${values.config}`);
   if (values['auth-proxy'] === '') throw new UsageError('--auth-proxy needs a program');
-  const clash = ['user', 'pass', 'no-auth', 'authorized-keys', 'mounts', 'read-only', 'stdio', 'workers'].find((name) => values[name] !== undefined);
+  const clash = ['user', 'pass', 'no-auth', 'authorized-keys', 'mounts', 'read-only', 'stdio'].find((name) => values[name] !== undefined);
   if (clash !== undefined) throw new UsageError(`--${clash} cannot be used with ${flag}: users and their filesystems come from ${flag === '--config' ? 'the config file' : 'the proxy program'}`);
   if (positionals.length > 0) throw new UsageError(`${flag}: drop the BACKEND argument (${positionals[0]}); each user's home comes from ${flag === '--config' ? 'the config file' : 'the proxy program'}`);
 }

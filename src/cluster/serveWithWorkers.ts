@@ -1,9 +1,11 @@
 import cluster, { type Worker } from 'node:cluster';
 import { silentLogger, type Logger } from '../logger.js';
 
-/** What a worker runs: something listening that can be closed gracefully. */
+/** What a worker runs: something listening that can be closed gracefully, and perhaps reloaded. */
 export interface WorkerServer {
   close(): Promise<void>;
+  /** Re-reads users and keys on SIGHUP; reports its own failures (a failed reload keeps the running server). */
+  reload?(): Promise<void>;
 }
 
 export interface ServeWithWorkersOptions<Shared> {
@@ -23,6 +25,8 @@ export interface ServeWithWorkersOptions<Shared> {
   stopTimeoutMs?: number;
   /** Called in the primary once every worker listens, with the port they share. */
   onListening?(address: { address: string; port: number }): void;
+  /** The workers reload on SIGHUP (their WorkerServer has `reload`): the primary passes it on. Otherwise it logs that there is nothing to reload. */
+  reloads?: boolean;
   logger?: Logger;
 }
 
@@ -44,6 +48,8 @@ interface SharedMessage<Shared> {
  * - SIGTERM/SIGINT to the primary are forwarded to the workers as SIGTERM;
  *   each closes its server (ending its sessions) and exits; workers still
  *   running after `stopTimeoutMs` are killed. A second signal kills at once.
+ * - SIGHUP to the primary is passed on to the workers, which reload; it
+ *   never stops the cluster (as a single process, see serveUntilSignal).
  * - A worker that crashes after it started listening is replaced, at most
  *   `maxRestarts` times per `restartWindowMs`; one that fails before it
  *   listened (bad backend, port taken) stops the whole cluster with code 1,
@@ -80,6 +86,7 @@ function runPrimary<Shared>(options: ServeWithWorkersOptions<Shared>): Promise<n
         clearTimeout(killTimer);
         process.off('SIGTERM', onSignal);
         process.off('SIGINT', onSignal);
+        process.off('SIGHUP', onReload);
         cluster.off('listening', onListening);
         cluster.off('exit', onExit);
         resolve(exitCode);
@@ -108,6 +115,14 @@ function runPrimary<Shared>(options: ServeWithWorkersOptions<Shared>): Promise<n
       }
       logger.info(`${signal}: stopping ${living().length} worker(s)`);
       stop(0);
+    };
+    const onReload = () => {
+      if (!options.reloads) {
+        logger.info('SIGHUP: nothing to reload (no configuration file)');
+        return;
+      }
+      logger.info(`SIGHUP: reloading ${living().length} worker(s)`);
+      for (const worker of living()) worker.process.kill('SIGHUP');
     };
     const onListening = (worker: Worker, address: { address: string | null; port: number }) => {
       listening.add(worker);
@@ -140,6 +155,7 @@ function runPrimary<Shared>(options: ServeWithWorkersOptions<Shared>): Promise<n
     cluster.on('exit', onExit);
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    process.on('SIGHUP', onReload);
     for (let i = 0; i < options.workers; i++) fork();
   });
 }
@@ -157,6 +173,8 @@ function runWorker<Shared>(startWorker: (shared: Shared) => Promise<WorkerServer
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
+    // From the primary, or from a terminal's hangup to the whole group: reload, never the default exit.
+    process.on('SIGHUP', () => void server?.reload?.());
     // The primary killed without a chance to stop us: no orphans keep the port's sessions.
     process.once('disconnect', stop);
     const onMessage = (message: SharedMessage<Shared>) => {

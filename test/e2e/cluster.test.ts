@@ -143,6 +143,60 @@ describe('serve --workers', () => {
     assert.match(zero.stderr, /invalid --workers "0"/);
   });
 
+  it('SIGHUP stops neither the cluster nor its sessions (nothing to reload without --config)', async () => {
+    const server = await serve();
+    const connection = await connectSSH2({ port: server.port, username: 'u', privateKey: privateKey() });
+    try {
+      await waitFor(() => loginPids(server.stderr()).length === 1, 'a login logged');
+      server.kill('SIGHUP');
+      await waitFor(() => /SIGHUP: nothing to reload/.test(server.stderr()), 'the primary to log the SIGHUP');
+      const sftp = await connection.sftp();
+      await new Promise<void>((resolve, reject) => sftp.writeFile('/after-hup', 'still here', (e) => (e ? reject(e) : resolve())));
+      assert.equal(await readFile(join(data, 'after-hup'), 'utf8'), 'still here', 'the session goes on');
+      for (let i = 0; i < 2; i++) (await connectSSH2({ port: server.port, username: 'u', privateKey: privateKey() })).end();
+      await waitFor(() => loginPids(server.stderr()).length === 3, 'new logins after the SIGHUP');
+    } finally {
+      connection.end();
+      const exited = await server.stop();
+      assert.equal(exited.code, 0, exited.stderr);
+    }
+  });
+
+  it('with --config, every worker serves the file\'s users, and SIGHUP reloads them all', async () => {
+    const configFile = join(home.path, 'users.yaml');
+    const keyLine = readFileSync(`${identity}.pub`, 'utf8').trim();
+    const user = (name: string) => `  ${name}:\n    authorizedKeys: ["${keyLine}"]\n    home: data\n`;
+    await writeFile(configFile, `users:\n${user('amy')}`);
+    const server = await startServe(['--config', configFile, '--workers', '2', '--log-format', 'text'], home.path);
+    const logins = (name: string) => Promise.all([0, 1, 2, 3].map(() => connectSSH2({ port: server.port, username: name, privateKey: privateKey() })));
+    try {
+      assert.match(server.stderr(), /2 worker processes[\s\S]*serving 1 user\(s\) from/);
+      for (const connection of await logins('amy')) connection.end();
+      await waitFor(() => loginPids(server.stderr()).length === 4, 'four logins of amy');
+      assert.equal(new Set(loginPids(server.stderr())).size, 2, 'both workers serve amy');
+      await assert.rejects(connectSSH2({ port: server.port, username: 'ben', privateKey: privateKey() }), 'ben is not in the file yet');
+
+      await writeFile(configFile, `users:\n${user('amy')}${user('ben')}`);
+      server.kill('SIGHUP');
+      await waitFor(() => (server.stderr().match(/\[worker \d+\] configuration reloaded/g) ?? []).length === 2, 'both workers to reload');
+      const before = loginPids(server.stderr()).length;
+      for (const connection of await logins('ben')) connection.end();
+      await waitFor(() => loginPids(server.stderr()).length === before + 4, 'four logins of ben');
+      assert.equal(new Set(loginPids(server.stderr()).slice(before)).size, 2, 'both workers know ben');
+    } finally {
+      const exited = await server.stop();
+      assert.equal(exited.code, 0, exited.stderr);
+    }
+  });
+
+  it('refuses --workers with --config when a user is served from memory:', async () => {
+    const configFile = join(home.path, 'memory-users.yaml');
+    await writeFile(configFile, `users:\n  amy:\n    authorizedKeys: ["${readFileSync(`${identity}.pub`, 'utf8').trim()}"]\n    home: "memory:"\n`);
+    const result = await runCLI(['serve', '--config', configFile, '--workers', '2'], home.path);
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /--workers with user amy served from memory:/);
+  });
+
   it('stops the cluster when workers cannot start (port taken)', async () => {
     const first = await serve(1);
     try {
