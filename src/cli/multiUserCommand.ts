@@ -4,6 +4,7 @@ import type { Logger } from '../logger.js';
 import { prepareServerObservability } from '../observability/serverObservability.js';
 import { AuthProxy } from '../server/auth/authProxy.js';
 import { loadConfig, parseConfig, type ServerConfig } from '../server/config/loadConfig.js';
+import { userBackendSpecs } from '../server/config/userBackends.js';
 import { MultiUserServer } from '../server/MultiUserServer.js';
 import { loadHostKeys } from '../ssh/hostKeys.js';
 import { openBackend } from './backendUrl.js';
@@ -120,8 +121,7 @@ async function runMultiUserWorkers(options: ServeOptions, logger: Logger): Promi
 /** As `--workers` with a memory: BACKEND (see parseWorkers): each worker would hold its own copy of the user's files. */
 function refuseMemoryBackends(config: ServerConfig): void {
   for (const user of config.users.values()) {
-    const specs = [...(user.home !== undefined ? [user.home] : []), ...user.mounts.map((mount) => mount.backend)];
-    if (specs.some((spec) => spec.startsWith('memory:'))) {
+    if (userBackendSpecs(user).some((spec) => spec.startsWith('memory:'))) {
       throw new UsageError(`--workers with user ${user.name} served from memory: would give each worker its own in-memory filesystem (a file uploaded in one session would be missing in the next); serve a folder or another shared backend`);
     }
   }

@@ -170,7 +170,7 @@ Flags:
       --s3-use-unsigned-payload true|false  Sign uploads without hashing their bytes (UNSIGNED-PAYLOAD);
                                  default: unsigned over https://, signed over http://
       --ca-cert file             PEM CA certificate(s) to trust for S3 and WebDAV endpoints besides the system's
-                                 (a private CA or self-signed MinIO); repeatable
+                                 (a private CA, a self-signed MinIO or WebDAV server); repeatable
 ${DEFENCE_USAGE}
   -h, --help                     Show this help
 

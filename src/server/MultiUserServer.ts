@@ -13,6 +13,7 @@ import { verifyAgainstDummy, verifyPassword } from './auth/passwordHash.js';
 import type { BackendRequest } from './auth/proxyBackend.js';
 import { TotpVerifier } from './auth/totp.js';
 import type { ServerConfig, UserAccount } from './config/loadConfig.js';
+import { userBackendSpecs } from './config/userBackends.js';
 import { SharedBackends, type BackendLease } from './sharedBackends.js';
 
 /** Opens a BACKEND string with its flags (the CLI passes its own, which knows every scheme). */
@@ -259,11 +260,6 @@ export class MultiUserServer extends BaseSFTPServer {
     await super.close(...args);
     await this.backends.closeAll();
   }
-}
-
-/** Every BACKEND a user's tree is made of. */
-function userBackendSpecs(user: UserAccount): string[] {
-  return [...(user.home !== undefined ? [user.home] : []), ...user.mounts.map((mount) => mount.backend)];
 }
 
 /** One backend per user and BACKEND string: two users naming `memory:` get two filesystems. */
