@@ -1,7 +1,8 @@
 /**
  * The synchronous fast path of NodeFS/LocalFS (src/backends/nodefs/syscalls.ts):
  * metadata calls are made synchronously on a fast fs, and an fs whose
- * synchronous calls are slow is switched to the asynchronous ones for good.
+ * synchronous calls are slow is switched to the asynchronous ones until
+ * they are fast again.
  * The fs-likes here are the real node:fs, wrapped only to count which form
  * of each call was used and, for the slow one, to busy-wait in the
  * synchronous forms as blocking storage would.
@@ -22,6 +23,8 @@ interface CountingFs {
   sync: Map<string, number>;
   /** Calls of `fs.promises` functions and callback forms, by name. */
   async: Map<string, number>;
+  /** Makes the storage slow (as built) or fast again. */
+  setSlow(slow: boolean): void;
 }
 
 const busyWait = (ms: number) => {
@@ -30,21 +33,27 @@ const busyWait = (ms: number) => {
 };
 
 /**
- * node:fs with counters; the synchronous functions named in `slow` (all of
- * them for `'all'`) busy-wait `delayMs` first.
+ * node:fs with counters. While slow, the functions named in `slow` (all of
+ * them for `'all'`) take `delayMs` longer, as blocking storage would: the
+ * synchronous forms busy-wait, the asynchronous ones (`read` for `readSync`,
+ * `promises.lstat` for `lstatSync`) answer that much later.
  */
 function countingNodeFs(slow: 'none' | 'all' | ReadonlySet<string> = 'none', delayMs = 5): CountingFs {
   const sync = new Map<string, number>();
   const async = new Map<string, number>();
+  let slowNow = true;
   const bump = (map: Map<string, number>, name: string) => map.set(name, (map.get(name) ?? 0) + 1);
+  const isSlow = (syncName: string) => slowNow && (slow === 'all' || (slow !== 'none' && slow.has(syncName)));
+  const later = () => new Promise((resolve) => setTimeout(resolve, delayMs));
   const fs: Record<string, unknown> = { constants: nodeFs.constants };
   for (const [name, value] of Object.entries(nodeFs)) {
     if (typeof value !== 'function' || name === 'promises') continue;
+    const call = value as (...a: unknown[]) => unknown;
     if (name.endsWith('Sync')) {
       const wrapped = (...args: unknown[]) => {
         bump(sync, name);
-        if (slow === 'all' || (slow !== 'none' && slow.has(name))) busyWait(delayMs);
-        return (value as (...a: unknown[]) => unknown)(...args);
+        if (isSlow(name)) busyWait(delayMs);
+        return call(...args);
       };
       // realpathSync.native is what NodeFS prefers; it must be counted (and slowed) too.
       if (name === 'realpathSync') (wrapped as unknown as { native: unknown }).native = wrapped;
@@ -52,20 +61,23 @@ function countingNodeFs(slow: 'none' | 'all' | ReadonlySet<string> = 'none', del
     } else {
       fs[name] = (...args: unknown[]) => {
         bump(async, name);
-        return (value as (...a: unknown[]) => unknown)(...args);
+        if (!isSlow(`${name}Sync`)) return call(...args);
+        void later().then(() => call(...args));
       };
     }
   }
   const promises: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(nodeFs.promises)) {
     if (typeof value !== 'function') continue;
-    promises[name] = (...args: unknown[]) => {
+    const call = value as (...a: unknown[]) => Promise<unknown>;
+    promises[name] = async (...args: unknown[]) => {
       bump(async, `promises.${name}`);
-      return (value as (...a: unknown[]) => unknown)(...args);
+      if (isSlow(`${name}Sync`)) await later();
+      return call(...args);
     };
   }
   fs.promises = promises;
-  return { fs: fs as unknown as NodeFSLike, sync, async };
+  return { fs: fs as unknown as NodeFSLike, sync, async, setSlow: (value) => (slowNow = value) };
 }
 
 const total = (map: Map<string, number>, filter: (name: string) => boolean = () => true) =>
@@ -115,9 +127,40 @@ describe('NodeFS synchronous fast path', () => {
     await fs.rename('/slow/f1', '/slow/g1');
     await assert.rejects(fs.stat('/slow/f1'), ResourceNotFound);
     assert.equal((await fs.listdirAll('/slow')).length, 10);
-    // For good: not one more synchronous call, although every later call had a synchronous form.
+    // While the storage stays slow: not one more synchronous call, although every later call had a synchronous form.
     assert.equal(total(counting.sync), syncBefore);
     assert.ok(total(counting.async) > 40);
+  });
+
+  it('turns synchronous calls back on once the asynchronous ones are fast again, and waits longer each time', async () => {
+    const counting = countingNodeFs('all', 3);
+    const fs = new NodeFS(counting.fs, { root: dir.path });
+    await fs.mkdir('/passing');
+    await fs.writeFile('/passing/f', 'data');
+    const stats = async (count: number) => {
+      for (let i = 0; i < count; i++) await fs.stat('/passing/f');
+    };
+    const syncStats = () => counting.sync.get('statSync') ?? 0;
+    /** Stats until one is synchronous again; how many that took (a loaded machine can make a fast call slow, and restart the count). */
+    const statsUntilSynchronous = async () => {
+      const before = syncStats();
+      for (let calls = 1; calls <= 5000; calls++) {
+        await fs.stat('/passing/f');
+        if (syncStats() > before) return calls;
+      }
+      throw new Error('synchronous calls never came back');
+    };
+    await stats(3);
+    const whileSlow = syncStats();
+    await stats(100);
+    assert.equal(syncStats(), whileSlow, 'slow asynchronous calls keep synchronous ones off');
+    counting.setSlow(false);
+    assert.ok((await statsUntilSynchronous()) > 64, 'back after 64 fast asynchronous calls in a row, not before');
+    // Slow again: off after three slow calls, and now it takes 128 fast ones.
+    counting.setSlow(true);
+    await stats(3);
+    counting.setSlow(false);
+    assert.ok((await statsUntilSynchronous()) > 128);
   });
 
   it('lists a directory of several batches asynchronously once synchronous calls are off, each entry once', async () => {

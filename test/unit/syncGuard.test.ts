@@ -1,6 +1,6 @@
 /**
  * SyncGuard (src/backends/nodefs/syncGuard.ts): when synchronous fs calls
- * stop being safe. Calls here busy-wait to take a known time, as blocking
+ * stop being safe, and when they are safe again. Calls here busy-wait to take a known time, as blocking
  * storage would.
  */
 import assert from 'node:assert/strict';
@@ -33,6 +33,30 @@ describe('SyncGuard', () => {
     // 16 calls in 3 ms: one call's limit (1 ms) is exceeded; three in a row turn it off.
     for (let i = 0; i < 3; i++) guard.timeBatch(() => busyWait(3), () => 16);
     assert.equal(guard.enabled, false);
+  });
+
+  it('comes back on after 64 fast asynchronous calls in a row (failures count), a slow one restarting the count; 128 the next time', async () => {
+    const guard = new SyncGuard(1, 3);
+    const turnOff = () => {
+      for (let i = 0; i < 3; i++) guard.time(() => busyWait(2));
+      assert.equal(guard.enabled, false);
+    };
+    const fastCall = (i: number) => guard.timeAsync(() => (i % 2 ? Promise.resolve() : Promise.reject(new Error('ENOENT')))).catch(() => {});
+    /** Fast calls until the guard is on again: how many it took (a call the machine happens to slow restarts the count). */
+    const fastUntilOn = async () => {
+      for (let i = 1; i <= 2000; i++) {
+        await fastCall(i);
+        if (guard.enabled) return i;
+      }
+      throw new Error('never came back on');
+    };
+    turnOff();
+    for (let i = 0; i < 63; i++) await fastCall(i);
+    await guard.timeAsync(() => new Promise((resolve) => setTimeout(resolve, 5)));
+    assert.ok((await fastUntilOn()) >= 64, 'the slow call restarted the count');
+    turnOff();
+    assert.equal(guard.fastCallsToRecover, 128);
+    assert.ok((await fastUntilOn()) >= 128);
   });
 
   it('counts a batch that throws as one call, and rethrows', () => {

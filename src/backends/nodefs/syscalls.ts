@@ -33,9 +33,14 @@ export class Syscalls {
     if (FD_FUNCTIONS.every((name) => typeof fsLike[name] === 'function')) this.fd = fsLike as NodeFdLike;
   }
 
-  /** Runs `sync` when it exists and the guard allows, else `async`; a rejected promise either way on failure. */
+  /**
+   * Runs `sync` when it exists and the guard allows, else `async` (timed, while
+   * the guard is off, so that it can turn synchronous calls back on); a rejected
+   * promise either way on failure.
+   */
   run<T>(guard: SyncGuard, sync: (() => T) | undefined, async: () => Promise<T>): Promise<T> {
-    if (sync === undefined || !guard.enabled) return async();
+    if (sync === undefined) return async();
+    if (!guard.enabled) return guard.timeAsync(async);
     try {
       return Promise.resolve(guard.time(sync));
     } catch (error) {
