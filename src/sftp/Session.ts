@@ -14,6 +14,7 @@ import { MalformedPacket, PacketFramer, PacketReader } from './protocol/codec.js
 import { PacketType, SFTP_VERSION, StatusCode } from './protocol/constants.js';
 import * as msg from './protocol/messages.js';
 import type { SFTPServerInterface } from './SFTPServerInterface.js';
+import type { SymlinkOrder } from './symlinkOrder.js';
 import { SFTPStatusError, translateErrors } from './translateErrors.js';
 
 /** Where a session's bytes come from and go to: an SSH channel, or stdin/stdout. */
@@ -41,6 +42,8 @@ export interface SessionOptions {
   extensions?: Extension[];
   /** Who the session serves, as the events on `sftp-expose:*` channels name it (see src/observability/events.ts). */
   peer?: Omit<SessionRef, 'id'>;
+  /** The order the client sends SYMLINK's paths in (see symlinkOrder.ts). Default: target first, as OpenSSH. */
+  symlinkOrder?: SymlinkOrder;
 }
 
 /** A reply packet, or one in a reused buffer to hand back once it is written (see dataReplies.ts). */
@@ -64,6 +67,8 @@ export class Session extends EventEmitter {
   private readonly handles: HandleTable;
   private readonly extensions: Map<string, Extension>;
   private readonly extensionContext: ExtensionContext;
+  /** SYMLINK's first path is the link (see symlinkOrder.ts). */
+  private readonly linkFirst: boolean;
   private initialized = false;
   private closed = false;
   private inFlight = 0;
@@ -86,6 +91,7 @@ export class Session extends EventEmitter {
     this.handles = new HandleTable(this.limits.maxOpenHandles);
     this.ref = newSessionRef(options.peer);
     this.logger = options.logger ?? silentLogger;
+    this.linkFirst = options.symlinkOrder === 'link-first';
     this.framer = new PacketFramer(this.limits.maxPacketLength);
     this.replies = new ReplyBatcher(transport.writable, () => (this.outputBlocked = true), {
       socket: transport.socket,
@@ -336,7 +342,9 @@ export class Session extends EventEmitter {
     [PacketType.MKDIR]: async ({ id, path, attrs }) => this.ok(id, this.si.mkdir(path, attrs)),
     [PacketType.RMDIR]: async ({ id, path }) => this.ok(id, this.si.rmdir(path)),
     [PacketType.RENAME]: async ({ id, oldPath, newPath }) => this.ok(id, this.si.rename(oldPath, newPath)),
-    [PacketType.SYMLINK]: async ({ id, targetPath, linkPath }) => this.ok(id, this.si.symlink(targetPath, linkPath)),
+    // The fields are named in OpenSSH's order; a link-first client's first path is the link.
+    [PacketType.SYMLINK]: async ({ id, targetPath, linkPath }) =>
+      this.ok(id, this.linkFirst ? this.si.symlink(linkPath, targetPath) : this.si.symlink(targetPath, linkPath)),
     [PacketType.REALPATH]: async ({ id, path }) => this.singleName(id, await this.si.realpath(path)),
     [PacketType.READLINK]: async ({ id, path }) => this.singleName(id, await this.si.readlink(path)),
     [PacketType.EXTENDED]: async ({ id, name, payload }) => {

@@ -4,6 +4,7 @@ export * from './translateErrors.js';
 export * from './limits.js';
 export * from './extensions.js';
 export * from './longname.js';
+export * from './symlinkOrder.js';
 export * from './attrs.js';
 export * from './protocol/constants.js';
 export * from './protocol/codec.js';

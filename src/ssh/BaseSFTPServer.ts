@@ -9,6 +9,7 @@ import { Defence, type DefenceOptions } from '../server/defence/Defence.js';
 import { authChannel, publishBan, sessionEndChannel, sessionStartChannel, type AuthEvent } from '../observability/events.js';
 import type { SessionLimits } from '../sftp/limits.js';
 import { Session } from '../sftp/Session.js';
+import { symlinkOrderOf } from '../sftp/symlinkOrder.js';
 import { SFTPServerInterface } from '../sftp/SFTPServerInterface.js';
 import { AuthResult, type AuthMethod, type PublicKey } from './auth.js';
 import { decideAuthRequest, KEY_ACCEPTABLE, type AuthAttempt, type InteractivePrompter } from './authRequest.js';
@@ -22,6 +23,8 @@ export interface SessionInfo {
   clientPort: number;
   /** Methods that succeeded, in order (several with multi-factor auth). */
   authMethods: AuthMethod[];
+  /** The software part of the client's SSH identification, e.g. `OpenSSH_9.2p1` or `ssh2js1.17.0`. */
+  clientSoftware?: string;
 }
 
 export interface BaseSFTPServerOptions {
@@ -253,7 +256,7 @@ export class BaseSFTPServer extends EventEmitter {
     let sessionInfo: SessionInfo | undefined;
     client.on('authentication', (ctx) => {
       const onSuccess = () => {
-        sessionInfo = { username: ctx.username, clientAddress: info.ip, clientPort: info.port, authMethods: [...completed] };
+        sessionInfo = { username: ctx.username, clientAddress: info.ip, clientPort: info.port, authMethods: [...completed], clientSoftware: info.header?.versions?.software };
       };
       // SSH lets a client change user between requests; a factor passed for one user must not count for another.
       if (completedFor !== ctx.username) completed.length = 0;
@@ -365,6 +368,7 @@ export class BaseSFTPServer extends EventEmitter {
             limits: this.options.limits,
             logger: this.logger,
             peer: { server: this, username: info.username, clientAddress: info.clientAddress, clientPort: info.clientPort },
+            symlinkOrder: symlinkOrderOf(info.clientSoftware),
           });
         } catch (error) {
           throttled.release();

@@ -115,6 +115,13 @@ describe('ssh2 client against the server', { skip }, () => {
     assert.equal(await conn.p.realpath('/attrs/../attrs/./link'), '/attrs/file');
   });
 
+  it('makes a symlink with ssh2\'s own argument order (link first, to a server it does not take for OpenSSH)', async () => {
+    await fs.writeFile('/symlink-target.txt', 'pointed at');
+    await new Promise<void>((resolve, reject) => conn.sftp.symlink('/symlink-target.txt', '/made-by-ssh2', (error) => (error ? reject(error) : resolve())));
+    assert.equal(await fs.readlink('/made-by-ssh2'), '/symlink-target.txt');
+    assert.equal((await conn.p.readFile('/made-by-ssh2')).toString(), 'pointed at');
+  });
+
   it('refuses a rename onto an existing file, and leaves both files alone', async () => {
     await fs.writeFile('/from', 'from');
     await fs.writeFile('/to', 'to');

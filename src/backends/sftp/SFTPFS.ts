@@ -236,9 +236,11 @@ export class SFTPFS extends FS {
 
   override async symlink(target: string, linkPath: string): Promise<void> {
     const upstreamTarget = target.startsWith('/') ? this.up(target) : target;
-    // OpenSSH's order (target first) is what servers expect; ssh2 uses it only for OpenSSH by name, so swap for the rest.
+    // ssh2 sends the target first to servers it takes for OpenSSH, the link first to others. Most servers read the
+    // target first whoever the client (pkg/sftp's: rclone, SFTPGo), so for them the arguments are swapped; ssh2's own
+    // server and sftp-expose read an ssh2 client's link first, as ssh2 sends it.
     await this.run(linkPath, { kind: 'create' }, (c, cb) =>
-      c.isOpenSSH ? c.sftp.symlink(upstreamTarget, this.up(linkPath), cb) : c.sftp.symlink(this.up(linkPath), upstreamTarget, cb),
+      !c.isOpenSSH && !c.readsSsh2SymlinkLinkFirst ? c.sftp.symlink(this.up(linkPath), upstreamTarget, cb) : c.sftp.symlink(upstreamTarget, this.up(linkPath), cb),
     );
   }
 

@@ -147,6 +147,17 @@ export class UpstreamConnection {
   }
 
   /**
+   * Whether the upstream reads the SYMLINK of an ssh2 client link first, as
+   * ssh2 sends it to servers it does not take for OpenSSH: ssh2's own server
+   * and sftp-expose do (src/sftp/symlinkOrder.ts), by the client's SSH
+   * identification. Known by the upstream's software name.
+   */
+  get readsSsh2SymlinkLinkFirst(): boolean {
+    const software = (this.client as unknown as { _remoteVer?: string })._remoteVer ?? '';
+    return /^(?:ssh2js|sftp-expose)/.test(software);
+  }
+
+  /**
    * Runs one ssh2 request and settles with its callback; rejects at once when
    * the connection is lost, before or while the request is in flight.
    */
