@@ -67,7 +67,7 @@ export class Session extends EventEmitter {
   private readonly handles: HandleTable;
   private readonly extensions: Map<string, Extension>;
   private readonly extensionContext: ExtensionContext;
-  /** SYMLINK's first path is the link (see symlinkOrder.ts). */
+  /** SYMLINK's first path is the link (see symlinkOrder.ts); the decoded fields are named in OpenSSH's order. */
   private readonly linkFirst: boolean;
   private initialized = false;
   private closed = false;
@@ -342,9 +342,7 @@ export class Session extends EventEmitter {
     [PacketType.MKDIR]: async ({ id, path, attrs }) => this.ok(id, this.si.mkdir(path, attrs)),
     [PacketType.RMDIR]: async ({ id, path }) => this.ok(id, this.si.rmdir(path)),
     [PacketType.RENAME]: async ({ id, oldPath, newPath }) => this.ok(id, this.si.rename(oldPath, newPath)),
-    // The fields are named in OpenSSH's order; a link-first client's first path is the link.
-    [PacketType.SYMLINK]: async ({ id, targetPath, linkPath }) =>
-      this.ok(id, this.linkFirst ? this.si.symlink(linkPath, targetPath) : this.si.symlink(targetPath, linkPath)),
+    [PacketType.SYMLINK]: async ({ id, targetPath, linkPath }) => this.ok(id, this.linkFirst ? this.si.symlink(linkPath, targetPath) : this.si.symlink(targetPath, linkPath)),
     [PacketType.REALPATH]: async ({ id, path }) => this.singleName(id, await this.si.realpath(path)),
     [PacketType.READLINK]: async ({ id, path }) => this.singleName(id, await this.si.readlink(path)),
     [PacketType.EXTENDED]: async ({ id, name, payload }) => {

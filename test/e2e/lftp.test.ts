@@ -79,11 +79,11 @@ describe('lftp against our server', { skip }, () => {
   });
 
   it('renames, changes modes and removes a tree', async () => {
-    succeeded(await lftp(['mirror --reverse tree /work', 'mv /work/nested /work/moved', 'chmod 600 /work/moved/note.md', 'ls /work/moved']));
-    assert.equal(existsSync(join(root.path, 'work/nested')), false);
-    assert.equal(statSync(join(root.path, 'work/moved/note.md')).mode & 0o777, 0o600);
-    succeeded(await lftp(['rm -r /work']));
-    assert.equal(existsSync(join(root.path, 'work')), false, 'rm -r removed every file and directory');
+    succeeded(await lftp(['mirror --reverse tree /job', 'mv /job/nested /job/moved', 'chmod 600 /job/moved/note.md', 'ls /job/moved']));
+    assert.equal(existsSync(join(root.path, 'job/nested')), false);
+    assert.equal(statSync(join(root.path, 'job/moved/note.md')).mode & 0o777, 0o600);
+    succeeded(await lftp(['rm -r /job']));
+    assert.equal(existsSync(join(root.path, 'job')), false, 'rm -r removed every file and directory');
   });
 
   it('reports a missing file as an error, and the next command in a new session works', async () => {
