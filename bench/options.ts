@@ -12,6 +12,8 @@ export type WorkloadId = (typeof WORKLOAD_IDS)[number];
 /** Everything a bench run is parameterised by. Sizes are bytes. */
 export interface BenchOptions {
   rounds: number;
+  /** Rounds of the small-file workloads (W3, W4, W5), whose single runs swing most. */
+  smallRounds: number;
   /** W1/W2/W8/S3 file size. */
   size: number;
   /** W3/W4: number of small files and the size of each. */
@@ -42,6 +44,9 @@ const QUICK = { size: '64M', files: '200', fileSize: '4K', entries: '1000', clie
 export const USAGE = `npm run bench -- [flags]
   --quick                small sizes (fits in about a minute)
   --rounds N             rounds per workload; medians are reported (default 3)
+  --small-rounds N       rounds of W3, W4 and W5, the small-file workloads, whose
+                         single runs swing most (default: 7, or --rounds if more;
+                         quick: --rounds)
   --size S               W1/W2/W8/S3 file size, e.g. 1G, 256M (default 1G, quick 64M)
   --files N              W3/W4 file count (default 2000, quick 200)
   --file-size S          W3/W4 file size (default 4K)
@@ -85,6 +90,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     options: {
       quick: { type: 'boolean', default: false },
       rounds: { type: 'string', default: '3' },
+      'small-rounds': { type: 'string' },
       size: { type: 'string' },
       files: { type: 'string' },
       'file-size': { type: 'string' },
@@ -104,9 +110,11 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
   });
   if (values.help) return 'help';
   const preset = values.quick ? QUICK : FULL;
+  const rounds = parseCount('rounds', values.rounds);
   return {
     quick: values.quick,
-    rounds: parseCount('rounds', values.rounds),
+    rounds,
+    smallRounds: values['small-rounds'] !== undefined ? parseCount('small-rounds', values['small-rounds']) : values.quick ? rounds : Math.max(rounds, 7),
     size: parseSize(values.size ?? preset.size),
     files: parseCount('files', values.files ?? preset.files),
     fileSize: parseSize(values['file-size'] ?? preset.fileSize),

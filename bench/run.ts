@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDataset } from './dataset.js';
 import { describeMachine } from './machine.js';
-import { parseOptions, USAGE, type BenchOptions, type ServerName } from './options.js';
+import { parseOptions, USAGE, type BenchOptions, type ServerName, type WorkloadId } from './options.js';
 import { markdownTable, summarise, type BenchReport, type Samples } from './report.js';
 import { s3MarkdownTable, summariseS3, type S3Result } from './s3Report.js';
 import { runS3Workload } from './s3Workload.js';
@@ -94,6 +94,13 @@ async function startMemoryServers(main: BenchServer[], env: BenchEnvironment, sh
   return { servers, owned };
 }
 
+/** The small-file workloads: a run takes seconds and swings by a third, so they get more rounds (--small-rounds). */
+const SMALL_FILE_WORKLOADS: readonly WorkloadId[] = ['W3', 'W4', 'W5'];
+
+function roundsOf(workload: Workload, options: BenchOptions): number {
+  return SMALL_FILE_WORKLOADS.includes(workload.id) ? options.smallRounds : options.rounds;
+}
+
 async function runRound(workload: Workload, servers: BenchServer[], round: number, ctx: BenchContext, samples: Samples): Promise<void> {
   for (const server of rotate(servers, round)) {
     const metrics = await workload.run(ctx, server, round);
@@ -105,7 +112,7 @@ async function runRound(workload: Workload, servers: BenchServer[], round: numbe
       (byServer[server.name] ??= []).push(value);
     }
     const shown = Object.entries(metrics).map(([metric, value]) => `${metric}=${value < 1000 ? value.toFixed(3) : Math.round(value)}`);
-    progress(`${workload.id} round ${round + 1}/${ctx.options.rounds} ${server.name}: ${shown.join(' ')}`);
+    progress(`${workload.id} round ${round + 1}/${roundsOf(workload, ctx.options)} ${server.name}: ${shown.join(' ')}`);
   }
 }
 
@@ -197,7 +204,7 @@ async function main(): Promise<number> {
           await withServers(start, toStop, env.clientKeyPath, (servers) => runRound(workload, servers, round, ctx, samples));
         }
       } else {
-        for (let round = 0; round < options.rounds; round++) await runRound(workload, main, round, ctx, samples);
+        for (let round = 0; round < roundsOf(workload, options); round++) await runRound(workload, main, round, ctx, samples);
       }
     }
 
