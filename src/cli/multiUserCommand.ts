@@ -1,5 +1,3 @@
-import cluster from 'node:cluster';
-import { serveWithWorkers, withWorkerPid } from '../cluster/serveWithWorkers.js';
 import type { Logger } from '../logger.js';
 import { prepareServerObservability } from '../observability/serverObservability.js';
 import { AuthProxy } from '../server/auth/authProxy.js';
@@ -8,6 +6,7 @@ import { userBackendSpecs } from '../server/config/userBackends.js';
 import { MultiUserServer } from '../server/MultiUserServer.js';
 import { loadHostKeys } from '../ssh/hostKeys.js';
 import { openBackend } from './backendUrl.js';
+import { runCluster } from './serveCluster.js';
 import { serveUntilSignal } from './signals.js';
 import { UsageError, formatListenAddress, type ServeOptions } from './serveOptions.js';
 
@@ -71,20 +70,15 @@ async function listenMultiUser(options: ServeOptions, logger: Logger, hostKeys: 
 }
 
 /**
- * `--workers N` with `--config`/`--auth-proxy`: the primary checks the config
- * and loads the host keys once; each worker reads the config itself and runs
- * its own MultiUserServer on the shared socket, and SIGHUP reaches every
- * worker. What a server counts is per worker: a user's maxSessions, and the
+ * `--workers N` with `--config`/`--auth-proxy` (see runCluster): each worker
+ * reads the config itself and runs its own MultiUserServer, and reloads it on
+ * SIGHUP. What a server counts is per worker: a user's maxSessions, and the
  * bans of the defences, hold within one process.
  */
-async function runMultiUserWorkers(options: ServeOptions, logger: Logger): Promise<number> {
-  if (!cluster.isPrimary) {
-    const workerLogger = withWorkerPid(logger);
-    const startObservability = await prepareServerObservability({ accessLog: options.accessLog });
-    return serveWithWorkers<string[]>(async (keys) => {
-      const hostKeys = keys.map((key) => Buffer.from(key, 'base64'));
+function runMultiUserWorkers(options: ServeOptions, logger: Logger): Promise<number> {
+  return runCluster(options, logger, {
+    listen: async (workerLogger, hostKeys) => {
       const { server } = await listenMultiUser(options, workerLogger, hostKeys, loadUsers(options));
-      const observability = await startObservability(server, workerLogger);
       const reload = async () => {
         try {
           server.reload(loadUsers(options));
@@ -92,29 +86,15 @@ async function runMultiUserWorkers(options: ServeOptions, logger: Logger): Promi
           workerLogger.error('reload failed, keeping the previous configuration', { error });
         }
       };
-      return {
-        close: () => server.close({ drainMs: options.shutdownTimeoutMs }).then(() => observability.close()),
-        reload: options.configFile !== undefined ? reload : undefined,
-      };
-    }, { workers: options.workers, shared: [] });
-  }
-  // Checked here, once: a bad file stops the start before any worker runs.
-  const config = loadUsers(options);
-  refuseMemoryBackends(config);
-  const hostKeys = loadHostKeys(options.hostKeyFiles, options.stateDir);
-  return serveWithWorkers<string[]>(() => Promise.reject(new Error('unreachable in the primary')), {
-    workers: options.workers,
-    shared: hostKeys.map((key) => key.toString('base64')),
-    stopTimeoutMs: options.shutdownTimeoutMs + 5_000,
-    reloads: options.configFile !== undefined,
-    logger,
-    onListening: ({ address, port }) => {
-      logger.info(`${options.workers} worker processes`);
-      logStartup(logger, options, config, formatListenAddress(address, port));
+      return { server, reload: options.configFile !== undefined ? reload : undefined };
     },
-  }).then((code) => {
-    logger.info('stopped');
-    return code;
+    prepare: () => {
+      // Once, in the primary: a bad file stops the start before any worker runs.
+      const config = loadUsers(options);
+      refuseMemoryBackends(config);
+      return (address) => logStartup(logger, options, config, address);
+    },
+    reloads: options.configFile !== undefined,
   });
 }
 

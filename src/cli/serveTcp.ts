@@ -1,9 +1,7 @@
-import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import ssh2 from 'ssh2';
 import type { FS } from '../fs/FS.js';
 import { ReadOnlyFS } from '../fs/wrappers/readonly.js';
-import { serveWithWorkers, withWorkerPid } from '../cluster/serveWithWorkers.js';
 import type { Logger } from '../logger.js';
 import { prepareServerObservability, type StartServerObservability } from '../observability/serverObservability.js';
 import { fingerprint, parseAuthorizedKeys, type PublicKey } from '../ssh/auth.js';
@@ -11,6 +9,7 @@ import { loadHostKeys } from '../ssh/hostKeys.js';
 import { needsFSPerSession } from './backendUrl.js';
 import { CLIServer } from './CLIServer.js';
 import { openServedBackend } from './mountTable.js';
+import { runCluster } from './serveCluster.js';
 import { serveUntilSignal } from './signals.js';
 import { UsageError, formatListenAddress, type ServeOptions } from './serveOptions.js';
 
@@ -64,40 +63,21 @@ async function listenTcp(options: ServeOptions, logger: Logger, hostKeys: Buffer
 }
 
 /**
- * `--workers N`: this process becomes a cluster primary and N workers each run
- * {@link listenTcp} on the shared socket (see serveWithWorkers). Host keys are
- * loaded, or generated, once here and handed to the workers, so every session
- * sees the same server identity. The primary checks the auth rules and logs
- * the start-up lines; workers log sessions with their pid.
+ * `--workers N` (see runCluster): each worker runs {@link listenTcp}. The
+ * primary checks the auth rules and logs the start-up lines.
  */
-async function runWorkers(options: ServeOptions, logger: Logger): Promise<number> {
-  if (!cluster.isPrimary) {
-    const workerLogger = withWorkerPid(logger);
-    // Each worker logs the access lines of its own sessions (metrics are refused with --workers: see parseWorkers).
-    const startObservability = await prepareServerObservability({ accessLog: options.accessLog });
-    return serveWithWorkers<string[]>(async (keys) => {
-      const { server, fs } = await listenTcp(options, workerLogger, keys.map((key) => Buffer.from(key, 'base64')));
-      const observability = await startObservability(server, workerLogger);
-      // As a single process does: open files get --shutdown-timeout to finish.
-      return { close: () => server.close({ drainMs: options.shutdownTimeoutMs }).then(() => observability.close()).then(() => fs.close()) };
-    }, { workers: options.workers, shared: [] });
-  }
-  const hostKeys = loadHostKeys(options.hostKeyFiles, options.stateDir);
-  // Built only to check the rules (NoAuthenticationConfigured) and name the methods; it never listens.
-  const rules = new CLIServer({ user: options.user, password: options.password, authorizedKeys: readAuthorizedKeys(options.authorizedKeysFile, logger), noAuth: options.noAuth }, { hostKeys });
-  return serveWithWorkers<string[]>(() => Promise.reject(new Error('unreachable in the primary')), {
-    workers: options.workers,
-    shared: hostKeys.map((key) => key.toString('base64')),
-    // Workers drain for --shutdown-timeout; killed only if they hang past it.
-    stopTimeoutMs: options.shutdownTimeoutMs + 5_000,
-    logger,
-    onListening: ({ address, port }) => {
-      logger.info(`${options.workers} worker processes`);
-      logStartup(logger, options, rules, hostKeys, formatListenAddress(address, port));
+function runWorkers(options: ServeOptions, logger: Logger): Promise<number> {
+  return runCluster(options, logger, {
+    listen: async (workerLogger, hostKeys) => {
+      const { server, fs } = await listenTcp(options, workerLogger, hostKeys);
+      return { server, afterClose: () => fs.close() };
     },
-  }).then((code) => {
-    logger.info('stopped');
-    return code;
+    prepare: (hostKeys) => {
+      // Built only to check the rules (NoAuthenticationConfigured) and name the methods; it never listens.
+      const rules = new CLIServer({ user: options.user, password: options.password, authorizedKeys: readAuthorizedKeys(options.authorizedKeysFile, logger), noAuth: options.noAuth }, { hostKeys });
+      return (address) => logStartup(logger, options, rules, hostKeys, address);
+    },
+    reloads: false,
   });
 }
 

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { MemoryFS } from '../../src/backends/memory.js';
+import { requirePythonModule, SYSTEM_PYTHON } from '../helpers/requireTool.js';
 import { runProcess } from '../helpers/runProcess.js';
 import { startTestServer, TEST_USER, type TestServer } from '../helpers/testServer.js';
 
@@ -14,20 +14,11 @@ import { startTestServer, TEST_USER, type TestServer } from '../helpers/testServ
  * still be the one it asked for (see src/sftp/symlinkOrder.ts).
  */
 
-const PYTHON = '/usr/bin/python3';
 const SCRIPT = fileURLToPath(new URL('./python/asyncssh_client.py', import.meta.url));
 const PASSWORD = 'asyncssh-test-password';
 
-function skipReason(): string | false {
-  const probe = spawnSync(PYTHON, ['-W', 'ignore', '-c', 'import asyncssh'], { encoding: 'utf8' });
-  if (probe.status === 0) return false;
-  const reason = `${PYTHON} cannot import asyncssh (install python3-asyncssh): ${probe.error?.message ?? probe.stderr.trim()}`;
-  if (process.env.CI) throw new Error(`${reason}, and CI must run every test`);
-  process.stderr.write(`\n*** SKIPPING: ${reason} ***\n\n`);
-  return reason;
-}
 
-describe('AsyncSSH client against our server', { skip: skipReason() }, () => {
+describe('AsyncSSH client against our server', { skip: requirePythonModule('asyncssh', 'python3-asyncssh') }, () => {
   let server: TestServer;
   const fs = new MemoryFS();
 
@@ -39,7 +30,7 @@ describe('AsyncSSH client against our server', { skip: skipReason() }, () => {
   });
 
   it('transfers, pipelined uploads, symlinks, renames, attributes and errors all hold', async () => {
-    const result = await runProcess(PYTHON, ['-W', 'ignore', SCRIPT, '127.0.0.1', String(server.port), TEST_USER, PASSWORD], { timeoutMs: 120_000 });
+    const result = await runProcess(SYSTEM_PYTHON, ['-W', 'ignore', SCRIPT, '127.0.0.1', String(server.port), TEST_USER, PASSWORD], { timeoutMs: 120_000 });
     assert.equal(result.code, 0, `asyncssh script failed:\n${result.stderr}`);
     const findings = JSON.parse(result.stdout) as Record<string, unknown>;
     const stored = await fs.readFile('/up.bin');

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { MemoryFS } from '../../src/backends/memory.js';
+import { requirePythonModule, SYSTEM_PYTHON } from '../helpers/requireTool.js';
 import { runProcess, type ProcessResult } from '../helpers/runProcess.js';
 import { startTestServer, TEST_USER, type TestServer } from '../helpers/testServer.js';
 
@@ -15,24 +15,15 @@ import { startTestServer, TEST_USER, type TestServer } from '../helpers/testServ
  * reports what it found as JSON.
  */
 
-const PYTHON = '/usr/bin/python3';
 const SCRIPT = fileURLToPath(new URL('./python/paramiko_client.py', import.meta.url));
 const PASSWORD = 'paramiko-test-password';
 
-function skipReason(): string | false {
-  const probe = spawnSync(PYTHON, ['-c', 'import paramiko'], { encoding: 'utf8' });
-  if (probe.status === 0) return false;
-  const reason = `${PYTHON} cannot import paramiko (install python3-paramiko): ${probe.error?.message ?? probe.stderr.trim()}`;
-  if (process.env.CI) throw new Error(`${reason}, and CI must run every test`);
-  process.stderr.write(`\n*** SKIPPING: ${reason} ***\n\n`);
-  return reason;
-}
 
 function runScript(port: number, timeoutMs = 120_000): Promise<ProcessResult> {
-  return runProcess(PYTHON, [SCRIPT, '127.0.0.1', String(port), TEST_USER, PASSWORD], { timeoutMs });
+  return runProcess(SYSTEM_PYTHON, [SCRIPT, '127.0.0.1', String(port), TEST_USER, PASSWORD], { timeoutMs });
 }
 
-describe('paramiko client against our server', { skip: skipReason() }, () => {
+describe('paramiko client against our server', { skip: requirePythonModule('paramiko', 'python3-paramiko') }, () => {
   let server: TestServer;
   const fs = new MemoryFS();
 

@@ -14,3 +14,19 @@ export function requireTool(name: string): string | false {
   process.stderr.write(`\n*** SKIPPING: ${reason} (install it to run these tests) ***\n\n`);
   return reason;
 }
+
+/** The system python that Debian's python3-* packages install into. */
+export const SYSTEM_PYTHON = '/usr/bin/python3';
+
+/**
+ * Whether the system python can import `module` (from Debian's `debianPackage`),
+ * with the same outcome as requireTool: a loud skip reason outside CI, a throw in CI.
+ */
+export function requirePythonModule(module: string, debianPackage: string): string | false {
+  const probe = spawnSync(SYSTEM_PYTHON, ['-W', 'ignore', '-c', `import ${module}`], { encoding: 'utf8' });
+  if (probe.status === 0) return false;
+  const reason = `${SYSTEM_PYTHON} cannot import ${module} (install ${debianPackage}): ${probe.error?.message ?? probe.stderr.trim()}`;
+  if (process.env.CI) throw new Error(`${reason}, and CI must run every test`);
+  process.stderr.write(`\n*** SKIPPING: ${reason} ***\n\n`);
+  return reason;
+}

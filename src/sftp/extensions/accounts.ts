@@ -6,8 +6,9 @@ import { always, type Extension } from './types.js';
 /**
  * Implemented by an SFTPServerInterface subclass that knows the names behind
  * the uids and gids its FS reports (a backend with its own user table). Every
- * SFTPServerInterface has the method (SFTPServerInterface.accountNames); this
- * names its shape.
+ * SFTPServerInterface has the method now (SFTPServerInterface.accountNames);
+ * this names its shape for code written against it.
+ * @deprecated Override SFTPServerInterface.accountNames.
  */
 export interface AccountNameLookup {
   accountNames(): AccountNames | Promise<AccountNames>;
