@@ -4,6 +4,7 @@ import { startS3rver, type S3rverInstance } from '../test/helpers/s3rver.js';
 import { freePort, spawnServer, waitForSshBanner } from './servers/process.js';
 import type { BenchEnvironment, BenchServer } from './servers/types.js';
 import { readListeningPort } from './servers/sftpExpose.js';
+import { SERVER_NODE_FLAGS } from '../dist/cluster/serverNodeFlags.js';
 
 const SERVER_SCRIPT = fileURLToPath(new URL('./s3Server.ts', import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -16,13 +17,17 @@ export interface S3BenchServers {
   stop(): Promise<void>;
 }
 
-/** Arguments of `node` for sftp-expose over the bucket: bench/s3Server.ts over the built library, or the built CLI as a user runs it. */
+/**
+ * Arguments of `node` for sftp-expose over the bucket: bench/s3Server.ts over
+ * the built library, or the built CLI as a user runs it; both with the node
+ * options the CLI's launcher gives (SERVER_NODE_FLAGS).
+ */
 function serverArgs(how: 'library' | 'cli', env: BenchEnvironment, endpoint: string, bucket: string): string[] {
   if (how === 'library') {
-    return ['--import', 'tsx', SERVER_SCRIPT, '--host-key', env.hostKeyPath, '--authorized-keys', env.authorizedKeysPath, '--endpoint', endpoint, '--bucket', bucket];
+    return [...SERVER_NODE_FLAGS, '--import', 'tsx', SERVER_SCRIPT, '--host-key', env.hostKeyPath, '--authorized-keys', env.authorizedKeysPath, '--endpoint', endpoint, '--bucket', bucket];
   }
   return [
-    BUILT_CLI, 'serve', `s3://${bucket}`,
+    ...SERVER_NODE_FLAGS, BUILT_CLI, 'serve', `s3://${bucket}`,
     '--s3-endpoint', endpoint, '--s3-force-path-style', '--s3-access-key-id', 'S3RVER', '--s3-secret-access-key', 'S3RVER',
     '--addr', '127.0.0.1:0', '--key', env.hostKeyPath, '--authorized-keys', env.authorizedKeysPath,
     // No access log: the library server has none either, and a line per transfer is not what is measured.

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import type { BenchEnvironment, BenchServer } from './types.js';
 import { spawnServer } from './process.js';
+import { SERVER_NODE_FLAGS } from '../../dist/cluster/serverNodeFlags.js';
 
 const SERVER_SCRIPT = fileURLToPath(new URL('../sftpExposeServer.ts', import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -13,13 +14,13 @@ const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
  * over a fresh MemoryFS with `memory`. Not the sources through tsx: its
  * transform names every function it creates (esbuild's keepNames, a
  * defineProperty per closure), which cost some 20% of the server's CPU on
- * small files.
+ * small files. With the node options the CLI runs with (SERVER_NODE_FLAGS).
  */
 export async function startSftpExpose(env: BenchEnvironment, workers: number, memory = false): Promise<BenchServer> {
   const backend = memory ? ['--memory'] : ['--root', env.dataDir];
   const server = spawnServer(
     process.execPath,
-    ['--import', 'tsx', SERVER_SCRIPT, ...backend, '--host-key', env.hostKeyPath, '--authorized-keys', env.authorizedKeysPath, '--workers', String(workers)],
+    [...SERVER_NODE_FLAGS, '--import', 'tsx', SERVER_SCRIPT, ...backend, '--host-key', env.hostKeyPath, '--authorized-keys', env.authorizedKeysPath, '--workers', String(workers)],
     { cwd: REPO_ROOT },
   );
   let port: number;

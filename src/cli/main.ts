@@ -1,7 +1,15 @@
-#!/usr/bin/env node
+#!/bin/sh
+//bin/sh -c :; exec node --initial-old-space-size=64 "$0" "$@"
 /**
  * The `sftp-expose` command. Exit codes: 0 done, 1 failed while running
  * (port in use, unreadable key...), 2 bad command line.
+ *
+ * Run as a program, the two lines above are a shell script: it replaces
+ * itself with node, given this file and the options in SERVER_NODE_FLAGS
+ * (src/cluster/serverNodeFlags.ts says why; a test checks the two lists
+ * agree). Node reads the first line as a hashbang and the second as a
+ * comment. `#!/usr/bin/env node --flag` would need `env -S`, which BusyBox's
+ * env lacks.
  */
 import { readFileSync } from 'node:fs';
 import { NoAuthenticationConfigured } from './cliErrors.js';

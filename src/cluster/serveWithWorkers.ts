@@ -1,5 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import { silentLogger, type Logger } from '../logger.js';
+import { withServerNodeFlags } from './serverNodeFlags.js';
 
 /** What a worker runs: something listening that can be closed gracefully, and perhaps reloaded. */
 export interface WorkerServer {
@@ -71,6 +72,8 @@ function runPrimary<Shared>(options: ServeWithWorkersOptions<Shared>): Promise<n
   let stopping = false;
   let exitCode = 0;
 
+  // Workers run the same script with the primary's node options, plus the server's own when the primary was started without them.
+  cluster.setupPrimary({ execArgv: withServerNodeFlags(process.execArgv) });
   return new Promise<number>((resolve) => {
     const fork = () => {
       const worker = cluster.fork();

@@ -33,10 +33,16 @@ function assertBuilt(): void {
   if (!existsSync(CLI_PATH)) throw new Error(`${CLI_PATH} is missing: run \`npm run build\` first (npm test does)`);
 }
 
-/** Spawns the CLI (after `nodeArgs`, flags for node itself); `home` becomes HOME so no real ~/.ssh/authorized_keys or cache leaks in. */
-function spawnCLI(args: string[], home: string, nodeArgs: string[] = []): ChildProcess {
+/**
+ * Spawns the CLI with this test's node (after `nodeArgs`, flags for node
+ * itself), or with `'program'` the file itself, as npm's bin link runs it (its
+ * launcher lines start node). `home` becomes HOME so no real
+ * ~/.ssh/authorized_keys or cache leaks in.
+ */
+function spawnCLI(args: string[], home: string, nodeArgs: string[] | 'program' = []): ChildProcess {
   assertBuilt();
-  return spawn(process.execPath, [...nodeArgs, CLI_PATH, ...args], {
+  const [command, commandArgs] = nodeArgs === 'program' ? [CLI_PATH, args] : [process.execPath, [...nodeArgs, CLI_PATH, ...args]];
+  return spawn(command, commandArgs, {
     env: { ...process.env, HOME: home, XDG_CACHE_HOME: join(home, '.cache') },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -71,6 +77,7 @@ export async function runCLI(args: string[], home: string): Promise<Exited> {
 /** A server process (the CLI or an example) that has logged `listening on host:port`. */
 export interface RunningCLI {
   port: number;
+  pid: number;
   /** `algorithm SHA256:...` lines from the start-up log. */
   fingerprints: string[];
   stderr(): string;
@@ -85,9 +92,9 @@ export interface RunningCLI {
 /**
  * Starts `sftp-expose serve ...args` on a free port and waits until it listens.
  * Logs are plain text lines (tests match them), unless args pick another --log-format.
- * `nodeArgs` are flags for node itself.
+ * `nodeArgs` are flags for node itself, or 'program' to run the file itself (see spawnCLI).
  */
-export function startServe(args: string[], home: string, nodeArgs: string[] = []): Promise<RunningCLI> {
+export function startServe(args: string[], home: string, nodeArgs: string[] | 'program' = []): Promise<RunningCLI> {
   return waitUntilListening(spawnCLI(['serve', '--addr', '127.0.0.1:0', '--log-format', 'text', ...args], home, nodeArgs));
 }
 
@@ -154,7 +161,7 @@ async function waitUntilListening(child: ChildProcess): Promise<RunningCLI> {
         resolve(result);
       }, reject);
     });
-  return { port, fingerprints, stderr: () => output.stderr, stop, kill: (signal) => void child.kill(signal), exited: exitedByItself };
+  return { port, pid: child.pid!, fingerprints, stderr: () => output.stderr, stop, kill: (signal) => void child.kill(signal), exited: exitedByItself };
 }
 
 /**

@@ -10,17 +10,12 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connectSSH2, makeClientKey, makeTempDir, requireTool, runCLI, runOpenSSHSftp, startServe, type RunningCLI, type SSH2Connection } from '../cli/cliProcess.js';
+import { parentOf } from '../helpers/processes.js';
 import { waitFor } from '../helpers/waitFor.js';
 
 /** Pids of the workers that logged a login, in order of the lines. */
 function loginPids(stderr: string): number[] {
   return [...stderr.matchAll(/\[worker (\d+)\] user logged in/g)].map((match) => Number(match[1]));
-}
-
-/** The parent pid of a live process (field 4 of /proc/PID/stat, after the parenthesised name). */
-function parentOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
 }
 
 function isAlive(pid: number): boolean {
