@@ -6,6 +6,8 @@
  *   node --import tsx bench/sftpExposeServer.ts --authorized-keys FILE --host-key FILE
  *        (--root DIR | --memory) [--port 0] [--workers N]
  *
+ * The bench starts it with SERVER_NODE_FLAGS before these (as the CLI runs).
+ *
  * With --workers N > 1 the process is a Node cluster primary: N workers share
  * one listening socket (the primary accepts and hands connections out round
  * robin), each worker running its own server over the same backend settings,
