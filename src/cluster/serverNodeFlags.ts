@@ -8,7 +8,7 @@
  * generation's allocation limit. An upload allocates one per socket read
  * (64 KiB, garbage moments later), and a server's heap is small (some 8 MB
  * live, its limit some 15 MB above that), so V8 ran a full collection for
- * every ~20 MB uploaded: 50-55 per GiB, about a third of the server's CPU
+ * every 20-40 MB uploaded: 24-55 per GiB, about a third of the server's CPU
  * (4.1 s against 2.9 s per GiB put). With an old generation allowed 64 MB
  * from the start, young collections free those buffers long before: 0-1 full
  * collections per GiB. A busy server's heap outgrows 64 MB and V8's own
