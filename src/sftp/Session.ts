@@ -191,25 +191,26 @@ export class Session extends EventEmitter {
     const handler = this.handlers[request.type] as Handler<typeof request.type>;
     // The one instrumentation point: with no subscriber, a request pays for this check only.
     const startedAt = channelFor(request.type).hasSubscribers ? performance.now() : -1;
-    handler(request as never)
-      .catch((error: unknown) => {
-        const status = translateErrors(error, this.logger);
-        return msg.encodeStatus(request.id, status.code, status.message);
-      })
-      .then((reply: Reply) => {
-        this.inFlight--;
-        this.readBytesInFlight -= readBytes;
-        const packet = Buffer.isBuffer(reply) ? reply : reply.packet;
-        if (startedAt >= 0) publishRequest(this.ref, request, packet, startedAt, this.handlePath, this.offersExtension);
-        // Nothing else is being worked on or waiting, so the client is likely waiting for this reply
-        // (as `get -r` of small files does, request by request): written now rather than after the
-        // event loop's next poll. Not a WRITE's: uploads stream writes, the next ones are often
-        // already in the socket, and their replies written together wake the client once rather than
-        // per read (flushed alone, a 256 MiB put made 3,642-3,671 socket writes against 1,368-1,919).
-        const awaited = this.inFlight === 0 && this.backlog.length === 0 && request.type !== PacketType.WRITE;
-        this.send(packet, Buffer.isBuffer(reply) ? undefined : reply.release, awaited);
-        this.pump();
-      });
+    const finish = (reply: Reply) => {
+      this.inFlight--;
+      this.readBytesInFlight -= readBytes;
+      const packet = Buffer.isBuffer(reply) ? reply : reply.packet;
+      if (startedAt >= 0) publishRequest(this.ref, request, packet, startedAt, this.handlePath, this.offersExtension);
+      // Nothing else is being worked on or waiting, so the client is likely waiting for this reply
+      // (as `get -r` of small files does, request by request): written now rather than after the
+      // event loop's next poll. Not a WRITE's: uploads stream writes, the next ones are often
+      // already in the socket, and their replies written together wake the client once rather than
+      // per read (flushed alone, a 256 MiB put made 3,642-3,671 socket writes against 1,368-1,919).
+      const awaited = this.inFlight === 0 && this.backlog.length === 0 && request.type !== PacketType.WRITE;
+      this.send(packet, Buffer.isBuffer(reply) ? undefined : reply.release, awaited);
+      this.pump();
+    };
+    // One then() with both callbacks, not catch().then(): a promise and a microtask fewer per
+    // request (about 1 % of a `get -r`'s instructions, counted with callgrind).
+    handler(request as never).then(finish, (error: unknown) => {
+      const status = translateErrors(error, this.logger);
+      finish(msg.encodeStatus(request.id, status.code, status.message));
+    });
   }
 
   /** Unknown types get OP_UNSUPPORTED (as OpenSSH answers), truncated ones BAD_MESSAGE. */
