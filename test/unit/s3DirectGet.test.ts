@@ -113,7 +113,9 @@ describe('directGet: a signed GET read into one reused buffer', () => {
       res.writeHead(200, { 'content-length': data.length });
       res.end(data);
     };
-    const response = await directGet(request(server.port), quick);
+    // A longer timeout here: this half must not time out while data flows, also on a loaded CI machine.
+    const patient = { connectionTimeoutMs: 5_000, requestTimeoutMs: 1_000 };
+    const response = await directGet(request(server.port), patient);
     const parts: Buffer[] = [];
     const done = new Promise<void>((resolve, reject) => {
       const sink: BodySink = {
@@ -121,7 +123,7 @@ describe('directGet: a signed GET read into one reused buffer', () => {
           parts.push(Buffer.from(view));
           if (parts.length === 1) {
             response.body.control.pause();
-            setTimeout(() => response.body.control.resume(), 900); // three timeouts long
+            setTimeout(() => response.body.control.resume(), 3_000); // three timeouts long
           }
         },
         end: resolve,
