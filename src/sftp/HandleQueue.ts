@@ -16,10 +16,11 @@ export class HandleQueue {
   /** Runs `operation` once every earlier exclusive operation has settled. */
   shared<T>(operation: () => Promise<T>): Promise<T> {
     const result = this.lastExclusive.then(operation);
-    const settled = result.then(ignore, ignore);
     const running = this.running;
+    // Leaves the set as it settles: one promise per operation, not a second one to clean up after it.
+    const forget = () => void running.delete(settled);
+    const settled: Promise<void> = result.then(forget, forget);
     running.add(settled);
-    void settled.then(() => running.delete(settled));
     return result;
   }
 

@@ -2,9 +2,9 @@ import type { Writable } from 'node:stream';
 
 export interface ReplyBatcherOptions {
   /**
-   * The byte stream under the channel, when there is one: corked while a batch is
-   * written, so that the SSH packets the batch becomes leave in one writev rather
-   * than one write syscall per packet.
+   * The byte stream under the channel, when there is one: corked while a write
+   * longer than one SSH packet is made, so that its packets leave in one writev
+   * rather than one write syscall per packet.
    */
   socket?: Writable;
   /** The stream is done with a chunk when it calls the write's callback (see SessionTransport.copiesOnWrite). */
@@ -15,6 +15,12 @@ export interface ReplyBatcherOptions {
 const MAX_BATCH = 256 * 1024;
 /** Replies this long are written on their own: two SSH packets or more, nothing to gain from joining them. */
 const WRITE_ALONE = 64 * 1024;
+/**
+ * Writes up to this long fit one SSH packet (OpenSSH's clients take 32 KiB
+ * of data a packet), so ssh2 makes one socket write of them: nothing for a
+ * cork to gather. A client with smaller packets only loses the gathering.
+ */
+const ONE_PACKET = 32 * 1024;
 
 /**
  * Gathers the replies finished in one turn of the event loop into one write.
@@ -97,9 +103,10 @@ export class ReplyBatcher {
       release?.();
       return;
     }
-    this.socket?.cork();
+    const socket = data.length > ONE_PACKET ? this.socket : undefined;
+    socket?.cork();
     const accepted = release && this.reuseAfterWrite ? this.writable.write(data, () => release()) : this.writable.write(data);
-    this.socket?.uncork();
+    socket?.uncork();
     if (!accepted) this.onBackpressure();
   }
 }

@@ -25,13 +25,15 @@ export function statsFromNode(stats: NodeStatsLike): Stats {
   };
 }
 
-/** Runs one fs call and translates its error: the single errno→FSError point of this backend. */
-export async function errno<T>(path: string, operation: Promise<T>): Promise<T> {
-  try {
-    return await operation;
-  } catch (err) {
+/**
+ * Runs one fs call and translates its error: the single errno→FSError point of
+ * this backend. A catch on the call's promise rather than an async function
+ * around it: one promise per fs call, not two.
+ */
+export function errno<T>(path: string, operation: Promise<T>): Promise<T> {
+  return operation.catch((err: unknown) => {
     throw fromErrno(err, path);
-  }
+  });
 }
 
 /** Fills the half of an (atime, mtime) pair a client left out from the current stats. */
@@ -99,7 +101,8 @@ export class NodeFileHandle implements FileHandle {
   async readInto(target: Buffer, offset: number): Promise<number> {
     // The kernel would say EBADF, but not every fs-like (memfs) checks: refuse here, identically for all.
     if (!this.flags.read && this.flags.write) throw new PermissionDenied(this.path, { message: 'File not opened for reading' });
-    await this.flushWrites();
+    // Reads are the hot path: no call and no await at all on a handle with nothing gathered.
+    if (this.writes?.pending) await this.flushWrites();
     const length = this.expectedLength(offset, target.length);
     const { bytesRead } = await errno(this.path, this.handle.read(target, 0, length, offset));
     return bytesRead;
