@@ -205,7 +205,8 @@ export class Session extends EventEmitter {
       this.send(packet, Buffer.isBuffer(reply) ? undefined : reply.release, awaited);
       this.pump();
     };
-    // One then() with both callbacks, not catch().then(): a promise and a microtask fewer per request.
+    // One then() with both callbacks, not catch().then(): a promise and a microtask fewer per request
+    // (1.3 % of the instructions of a `get -r` of small files: docs/performance.md, tenth session).
     handler(request as never).then(finish, (error: unknown) => {
       const status = translateErrors(error, this.logger);
       finish(msg.encodeStatus(request.id, status.code, status.message));
