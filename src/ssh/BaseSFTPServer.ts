@@ -246,7 +246,11 @@ export class BaseSFTPServer extends EventEmitter {
     // releases up to a window of queued channel data in ssh2's 'data' handler. Corked for that
     // turn, the packets leave in one writev instead of one syscall each. (Replies are corked in
     // ReplyBatcher.) Uncorking on nextTick runs after every 'data' listener, even a throwing one.
+    // Only while an SFTP channel has data queued (waiting for window): otherwise nothing is
+    // released, and the cork and tick cost some 2 % of a small-file download's instructions.
+    const sftpChannels = new Set<ssh2.ServerChannel>();
     socket?.prependListener('data', () => {
+      if (!hasQueuedData(sftpChannels)) return;
       socket.cork();
       process.nextTick(() => socket.uncork());
     });
@@ -272,7 +276,10 @@ export class BaseSFTPServer extends EventEmitter {
         const channelSession = accept();
         channelSession.on('subsystem', (acceptSubsystem, rejectSubsystem, { name }) => {
           if (name !== 'sftp' || !sessionInfo || this.closing) return rejectSubsystem();
-          this.startSession(acceptSubsystem(), sessionInfo, guard, socket);
+          const channel = acceptSubsystem();
+          sftpChannels.add(channel);
+          channel.once('close', () => sftpChannels.delete(channel));
+          this.startSession(channel, sessionInfo, guard, socket);
         });
         channelSession.on('exec', (acceptExec, rejectExec, { command }) => {
           if (!sessionInfo) return rejectExec();
@@ -394,4 +401,10 @@ export class BaseSFTPServer extends EventEmitter {
         channel.close();
       });
   }
+}
+
+/** Whether a channel holds data ssh2 could not send yet (it keeps a write's callback until the window lets it all out). */
+function hasQueuedData(channels: Set<ssh2.ServerChannel>): boolean {
+  for (const channel of channels) if (channel.writableLength > 0) return true;
+  return false;
 }
