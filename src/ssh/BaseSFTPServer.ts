@@ -13,6 +13,7 @@ import { symlinkOrderOf } from '../sftp/symlinkOrder.js';
 import { SFTPServerInterface } from '../sftp/SFTPServerInterface.js';
 import { AuthResult, type AuthMethod, type PublicKey } from './auth.js';
 import { decideAuthRequest, KEY_ACCEPTABLE, type AuthAttempt, type InteractivePrompter } from './authRequest.js';
+import { corkDataTurnsWhileQueued } from './dataTurnCork.js';
 import { defaultExecCommands, refuseExec, refuseShell, runExecCommand, type ExecCommands } from './exec.js';
 import { loadHostKeys } from './hostKeys.js';
 
@@ -242,18 +243,8 @@ export class BaseSFTPServer extends EventEmitter {
     // reply waits for the client's delayed ACK (40 ms) before it is sent.
     // (ssh2's server-side Connection has setNoDelay; @types/ssh2 lists it only for the client.)
     (client as ssh2.Connection & { setNoDelay(noDelay: boolean): void }).setNoDelay(true);
-    // ssh2 writes each SSH packet with its own socket.write; a window adjust from the client
-    // releases up to a window of queued channel data in ssh2's 'data' handler. Corked for that
-    // turn, the packets leave in one writev instead of one syscall each. (Replies are corked in
-    // ReplyBatcher.) Uncorking on nextTick runs after every 'data' listener, even a throwing one.
-    // Only while an SFTP channel has data queued (waiting for window): otherwise nothing is
-    // released, and the cork and tick cost some 2 % of a small-file download's instructions.
-    const sftpChannels = new Set<ssh2.ServerChannel>();
-    socket?.prependListener('data', () => {
-      if (!hasQueuedData(sftpChannels)) return;
-      socket.cork();
-      process.nextTick(() => socket.uncork());
-    });
+    // Gathers the packets a window adjust releases into one write (see dataTurnCork.ts).
+    const trackChannel = socket ? corkDataTurnsWhileQueued(socket) : undefined;
     const completed: AuthMethod[] = [];
     /** The user the partial successes in `completed` were won for. */
     let completedFor: string | undefined;
@@ -277,8 +268,7 @@ export class BaseSFTPServer extends EventEmitter {
         channelSession.on('subsystem', (acceptSubsystem, rejectSubsystem, { name }) => {
           if (name !== 'sftp' || !sessionInfo || this.closing) return rejectSubsystem();
           const channel = acceptSubsystem();
-          sftpChannels.add(channel);
-          channel.once('close', () => sftpChannels.delete(channel));
+          trackChannel?.(channel);
           this.startSession(channel, sessionInfo, guard, socket);
         });
         channelSession.on('exec', (acceptExec, rejectExec, { command }) => {
@@ -401,10 +391,4 @@ export class BaseSFTPServer extends EventEmitter {
         channel.close();
       });
   }
-}
-
-/** Whether a channel holds data ssh2 could not send yet (it keeps a write's callback until the window lets it all out). */
-function hasQueuedData(channels: Set<ssh2.ServerChannel>): boolean {
-  for (const channel of channels) if (channel.writableLength > 0) return true;
-  return false;
 }
