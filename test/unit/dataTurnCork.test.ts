@@ -5,10 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createConnection, createServer, type AddressInfo, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { corkDataTurnsWhileQueued } from '../../src/ssh/dataTurnCork.js';
+import { loopbackPair } from '../helpers/loopbackPair.js';
 
 /** A channel whose first write stays queued until `release` (as ssh2's does while it waits for window). */
 function heldChannel(): { channel: Writable; release: () => void } {
@@ -18,23 +19,15 @@ function heldChannel(): { channel: Writable; release: () => void } {
 }
 
 describe('corkDataTurnsWhileQueued', () => {
-  let server: ReturnType<typeof createServer>;
+  let pair: Awaited<ReturnType<typeof loopbackPair>>;
   let serverSide: Socket;
   let clientSide: Socket;
 
   before(async () => {
-    server = createServer();
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const accepted = once(server, 'connection');
-    clientSide = createConnection((server.address() as AddressInfo).port, '127.0.0.1');
-    [serverSide] = (await accepted) as [Socket];
+    pair = await loopbackPair();
+    ({ serverSide, clientSide } = pair);
   });
-  after(() => {
-    clientSide.destroy();
-    serverSide.destroy();
-    server.close();
-  });
+  after(() => pair.close());
 
   /** How corked the server's socket is inside the 'data' turn of one chunk, and after that turn's ticks. */
   async function corkedDuringNextChunk(): Promise<{ during: number; after: number }> {

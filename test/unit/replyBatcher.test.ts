@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { ReplyBatcher } from '../../src/sftp/ReplyBatcher.js';
+import { loopbackPair } from '../helpers/loopbackPair.js';
 
 /** A stream that records each write it is given. */
 function recordingStream(): { stream: Writable; writes: string[] } {
@@ -40,5 +41,26 @@ describe('ReplyBatcher', () => {
     // c's turn schedules the flush of c and d, and the turn after runs it before this promise resolves.
     await new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
     assert.deepEqual(writes, ['ab', 'cd']);
+  });
+
+  it('corks the socket under the channel only for a write longer than one SSH packet', async () => {
+    const pair = await loopbackPair();
+    try {
+      const socket = pair.serverSide;
+      const corkedAtWrite: [number, number][] = [];
+      const channel = new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          corkedAtWrite.push([chunk.length, socket.writableCorked]);
+          callback();
+        },
+      });
+      const batcher = new ReplyBatcher(channel, () => {}, { socket });
+      batcher.push(Buffer.alloc(1024), undefined, true);
+      batcher.push(Buffer.alloc(40 * 1024), undefined, true);
+      assert.deepEqual(corkedAtWrite, [[1024, 0], [40 * 1024, 1]]);
+      assert.equal(socket.writableCorked, 0, 'uncorked after the write');
+    } finally {
+      pair.close();
+    }
   });
 });
