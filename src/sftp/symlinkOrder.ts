@@ -8,14 +8,17 @@
  * A few clients send OpenSSH's order only to servers whose identification
  * says OpenSSH, and the draft's to any other, such as this one: Node's ssh2
  * (and ssh2-sftp-client, and our own SFTPFS), Python's AsyncSSH, WinSCP, and
- * the C library libssh (not libssh2). Others send the draft's order to every
- * server: Java's sshj (and the JVM tools built on it) and Rust's russh-sftp on
- * russh. They are known by the software name of their SSH identification,
- * and their SYMLINKs are read in the draft's order.
+ * the C library libssh (not libssh2). They are known by the software name of
+ * their SSH identification, and their SYMLINKs are read in the draft's order.
+ *
+ * Libraries that send the draft's order to every server (Java's sshj, Rust's
+ * russh-sftp) are read as OpenSSH reads them: their applications were made
+ * to work against OpenSSH, and those that make links swap the arguments for
+ * it (Cyberduck does, on sshj), so they work here as they do there.
  */
 export type SymlinkOrder = 'target-first' | 'link-first';
 
-const LINK_FIRST_CLIENTS = /^(?:ssh2js|AsyncSSH_|WinSCP_|libssh_|SSHJ_|russh_)/;
+const LINK_FIRST_CLIENTS = /^(?:ssh2js|AsyncSSH_|WinSCP_|libssh_)/;
 
 /** The order a client sends SYMLINK's paths in, from the software part of its SSH identification (`OpenSSH_9.2p1`, `ssh2js1.17.0`...). */
 export function symlinkOrderOf(clientSoftware: string | undefined): SymlinkOrder {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { LocalFS } from '../../src/backends/local.js';
-import { requireTool } from '../helpers/requireTool.js';
+import { requireFile, requireTool } from '../helpers/requireTool.js';
 import { testHostKeyPath } from '../helpers/keys.js';
 import { runProcess } from '../helpers/runProcess.js';
 import { makeTempDir } from '../helpers/tempDir.js';
@@ -35,15 +35,6 @@ interface LibraryClient {
   build(dir: string): string[];
   /** The status a client reports for MKDIR of a name a file has: libssh turns our FAILURE into FILE_ALREADY_EXISTS after an LSTAT. */
   mkdirTakenStatus: number;
-}
-
-/** A tool's skip reason, or a missing file's, as requireTool gives them (a throw in CI). */
-function requireFile(path: string, debianPackage: string): string | false {
-  if (existsSync(path)) return false;
-  const reason = `${path} is missing (install ${debianPackage})`;
-  if (process.env.CI) throw new Error(`${reason}, and CI must run every test`);
-  process.stderr.write(`\n*** SKIPPING: ${reason} ***\n\n`);
-  return reason;
 }
 
 const CLIENTS: LibraryClient[] = [
