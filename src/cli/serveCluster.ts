@@ -1,14 +1,16 @@
 import cluster from 'node:cluster';
 import { serveWithWorkers, withWorkerPid } from '../cluster/serveWithWorkers.js';
+import { shareAuthFailures } from '../cluster/sharedBans.js';
 import type { Logger } from '../logger.js';
 import { prepareServerObservability } from '../observability/serverObservability.js';
+import type { Defence } from '../server/defence/Defence.js';
 import type { CloseOptions } from '../ssh/BaseSFTPServer.js';
 import { loadHostKeys } from '../ssh/hostKeys.js';
 import { formatListenAddress, type ServeOptions } from './serveOptions.js';
 
 /** What one worker runs: a server listening on the shared port. */
 export interface ClusterWorker {
-  server: { close(options: CloseOptions): Promise<void> };
+  server: { close(options: CloseOptions): Promise<void>; readonly defence: Defence };
   /** After the server has closed (the backend's close). */
   afterClose?(): Promise<void>;
   /** SIGHUP: re-reads users and keys; reports its own failures. */
@@ -32,7 +34,8 @@ export interface ClusterSpec {
  * `serve --workers N`: this process becomes a cluster primary and N workers
  * each run `spec.listen` on the shared socket (see serveWithWorkers). Host
  * keys are loaded, or generated, once in the primary and handed to the
- * workers, so every session sees the same server identity. Each worker writes
+ * workers, so every session sees the same server identity. Failed logins are
+ * counted across the workers (see sharedBans.ts). Each worker writes
  * the access lines of its own sessions (metrics are refused with --workers:
  * see parseWorkers) and gets --shutdown-timeout to let open files finish, as
  * a single process does.
@@ -41,7 +44,7 @@ export async function runCluster(options: ServeOptions, logger: Logger, spec: Cl
   if (!cluster.isPrimary) {
     const workerLogger = withWorkerPid(logger);
     const startObservability = await prepareServerObservability({ accessLog: options.accessLog });
-    return serveWithWorkers<string[]>(async (keys) => {
+    return serveWithWorkers<string[]>(async (keys, peers) => {
       const worker = await spec.listen(workerLogger, keys.map((key) => Buffer.from(key, 'base64')));
       const observability = await startObservability(worker.server, workerLogger);
       return {
@@ -51,6 +54,7 @@ export async function runCluster(options: ServeOptions, logger: Logger, spec: Cl
           await worker.afterClose?.();
         },
         reload: worker.reload,
+        onPeerMessage: shareAuthFailures(worker.server.defence.banList, peers),
       };
     }, { workers: options.workers, shared: [] });
   }

@@ -7,6 +7,18 @@ export interface WorkerServer {
   close(): Promise<void>;
   /** Re-reads users and keys on SIGHUP; reports its own failures (a failed reload keeps the running server). */
   reload?(): Promise<void>;
+  /** A message another worker sent with {@link WorkerPeers.send}. */
+  onPeerMessage?(message: unknown): void;
+}
+
+/**
+ * How a worker tells the other workers something (a failed login, so that
+ * bans count across workers): through the primary, which passes each message
+ * on to every other worker that is running. Messages must survive JSON; a
+ * worker that starts later does not get the earlier ones.
+ */
+export interface WorkerPeers {
+  send(message: unknown): void;
 }
 
 export interface ServeWithWorkersOptions<Shared> {
@@ -35,6 +47,12 @@ interface SharedMessage<Shared> {
   sftpExposeShared: Shared;
 }
 
+interface PeerMessage {
+  sftpExposePeer: unknown;
+}
+
+const isPeerMessage = (message: unknown): message is PeerMessage => typeof message === 'object' && message !== null && 'sftpExposePeer' in message;
+
 /**
  * Runs a server on several cores with Node's cluster module: the calling
  * process becomes the primary and forks `workers` copies of itself (same
@@ -57,7 +75,7 @@ interface SharedMessage<Shared> {
  *   since a replacement would fail the same way.
  * - A worker whose primary disappears exits too.
  */
-export function serveWithWorkers<Shared>(startWorker: (shared: Shared) => Promise<WorkerServer>, options: ServeWithWorkersOptions<Shared>): Promise<number> {
+export function serveWithWorkers<Shared>(startWorker: (shared: Shared, peers: WorkerPeers) => Promise<WorkerServer>, options: ServeWithWorkersOptions<Shared>): Promise<number> {
   return cluster.isPrimary ? runPrimary(options) : runWorker(startWorker);
 }
 
@@ -80,6 +98,7 @@ function runPrimary<Shared>(options: ServeWithWorkersOptions<Shared>): Promise<n
       // Sent when the worker asks: a message that arrives before the worker listens for it is dropped.
       worker.on('message', (message: { sftpExposeWantsShared?: boolean }) => {
         if (message?.sftpExposeWantsShared) worker.send({ sftpExposeShared: options.shared } satisfies SharedMessage<Shared>);
+        if (isPeerMessage(message)) for (const other of living()) if (other !== worker && other.isConnected()) other.send(message);
       });
       return worker;
     };
@@ -163,13 +182,19 @@ function runPrimary<Shared>(options: ServeWithWorkersOptions<Shared>): Promise<n
   });
 }
 
-function runWorker<Shared>(startWorker: (shared: Shared) => Promise<WorkerServer>): Promise<number> {
+function runWorker<Shared>(startWorker: (shared: Shared, peers: WorkerPeers) => Promise<WorkerServer>): Promise<number> {
   return new Promise<number>((resolve, reject) => {
     let server: WorkerServer | undefined;
     let stopping = false;
+    const peers: WorkerPeers = { send: (message) => void (process.connected && process.send!({ sftpExposePeer: message } satisfies PeerMessage)) };
+    const onPeerMessage = (message: unknown) => {
+      if (isPeerMessage(message)) server?.onPeerMessage?.(message.sftpExposePeer);
+    };
     const stop = () => {
       if (stopping) return;
       stopping = true;
+      // A 'message' listener keeps the IPC channel, and so the process, alive.
+      process.off('message', onPeerMessage);
       // A terminal's Ctrl-C reaches the workers directly as well as through the primary: one close is enough.
       if (!server) return resolve(0);
       server.close().then(() => resolve(0), reject);
@@ -184,12 +209,13 @@ function runWorker<Shared>(startWorker: (shared: Shared) => Promise<WorkerServer
       if (!message || !('sftpExposeShared' in message)) return;
       process.off('message', onMessage);
       if (stopping) return;
-      startWorker(message.sftpExposeShared).then((started) => {
+      startWorker(message.sftpExposeShared, peers).then((started) => {
         server = started;
         if (stopping) started.close().then(() => resolve(0), reject);
       }, reject);
     };
     process.on('message', onMessage);
+    process.on('message', onPeerMessage);
     process.send!({ sftpExposeWantsShared: true });
   });
 }

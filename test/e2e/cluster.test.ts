@@ -10,6 +10,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connectSSH2, makeClientKey, makeTempDir, requireTool, runCLI, runOpenSSHSftp, startServe, type RunningCLI, type SSH2Connection } from '../cli/cliProcess.js';
+import { attemptLogin } from '../helpers/loginAttempt.js';
 import { parentOf } from '../helpers/processes.js';
 import { waitFor } from '../helpers/waitFor.js';
 
@@ -190,6 +191,22 @@ describe('serve --workers', () => {
     const result = await runCLI(['serve', '--config', configFile, '--workers', '2'], home.path);
     assert.equal(result.code, 2, result.stderr);
     assert.match(result.stderr, /--workers with user amy served from memory:/);
+  });
+
+  it('counts failed logins across the workers: --ban-after of them in all together ban the address in every worker', async () => {
+    const server = await startServe([data, '--workers', '2', '--user', 'u', '--pass', 'right-password', '--ban-after', '3', '--ban-exempt', 'none'], home.path);
+    try {
+      // A connection each, handed out in turn: two failures reach one worker, one the other.
+      for (let i = 0; i < 3; i++) assert.equal((await attemptLogin(server.port, { username: 'u', password: 'wrong' })).loggedIn, false);
+      const failedIn = new Set([...server.stderr().matchAll(/\[worker (\d+)\] authentication failed/g)].map((match) => match[1]));
+      assert.equal(failedIn.size, 2, 'the failures were spread over both workers');
+      await waitFor(() => server.stderr().match(/address banned/g)?.length === 2, 'both workers banned the address');
+      // Even the right password, on either worker, is refused now.
+      for (let i = 0; i < 2; i++) assert.equal((await attemptLogin(server.port, { username: 'u', password: 'right-password' })).loggedIn, false);
+      assert.doesNotMatch(server.stderr(), /user logged in/);
+    } finally {
+      await server.stop();
+    }
   });
 
   it('stops the cluster when workers cannot start (port taken)', async () => {

@@ -78,6 +78,18 @@ describe('BanList', () => {
     assert.deepEqual(seen, ['10.1.2.3']);
   });
 
+  it("counts a peer's failures toward a ban, but passes on only its own", () => {
+    const bans = new BanList({ maxFailures: 3, exempt: ['10.0.0.0/8'] }, new ManualClock());
+    const passedOn: string[] = [];
+    bans.onFailure((address) => passedOn.push(address));
+    assert.equal(bans.recordFailure('192.0.2.7', 'peer'), undefined);
+    assert.equal(bans.recordFailure('::ffff:192.0.2.7'), undefined);
+    bans.recordFailure('10.9.9.9'); // exempt: counts for nothing, so nothing to pass on
+    assert.ok(bans.recordFailure('192.0.2.7', 'peer'), 'the third failure bans, wherever it was seen');
+    bans.recordFailure('192.0.2.7'); // already banned: not counted
+    assert.deepEqual(passedOn, ['192.0.2.7'], 'only the failure seen here, normalized');
+  });
+
   it('forgive lifts a ban at once', () => {
     const bans = new BanList({ maxFailures: 1, exempt: [] }, new ManualClock());
     bans.recordFailure('10.9.9.9');

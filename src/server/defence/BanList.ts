@@ -45,6 +45,7 @@ export class BanList {
   private readonly failures = new Map<string, number[]>();
   private readonly bans = new Map<string, number>();
   private readonly listeners = new Set<(ban: Ban) => void>();
+  private readonly failureListeners = new Set<(address: string) => void>();
 
   constructor(policy: Partial<BanPolicy> = {}, private readonly clock: Clock = systemClock) {
     this.policy = { ...defaultBanPolicy, ...policy };
@@ -67,10 +68,16 @@ export class BanList {
     return this.isBanned(key) ? { address: key, until: this.bans.get(key)!, failures: this.policy.maxFailures } : undefined;
   }
 
-  /** Records one failed authentication; returns the ban it triggered, if any. */
-  recordFailure(address: string): Ban | undefined {
+  /**
+   * Records one failed authentication; returns the ban it triggered, if any.
+   * `from: 'peer'` is a failure another process of the same server saw and
+   * passed on (see src/cluster/sharedBans.ts): it counts the same, but is not
+   * passed on again.
+   */
+  recordFailure(address: string, from: 'here' | 'peer' = 'here'): Ban | undefined {
     const key = normalizeAddress(address);
     if (this.policy.maxFailures <= 0 || this.exempt.has(key) || this.isBanned(key)) return undefined;
+    if (from === 'here') for (const listener of this.failureListeners) listener(key);
     const now = this.clock.now();
     this.prune(now);
     const times = this.failures.get(key) ?? [];
@@ -96,6 +103,12 @@ export class BanList {
   onBan(listener: (ban: Ban) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Calls `listener` with the address of each failure recorded here that counts toward a ban; returns a function that stops it. */
+  onFailure(listener: (address: string) => void): () => void {
+    this.failureListeners.add(listener);
+    return () => this.failureListeners.delete(listener);
   }
 
   /** Addresses banned now, with their end times. */
