@@ -12,6 +12,7 @@ const ignore = () => {};
 export class HandleQueue {
   private lastExclusive: Promise<void> = Promise.resolve();
   private running = new Set<Promise<void>>();
+  private lastAnswer?: Promise<unknown>;
 
   /** Runs `operation` once every earlier exclusive operation has settled. */
   shared<T>(operation: () => Promise<T>): Promise<T> {
@@ -32,6 +33,21 @@ export class HandleQueue {
     const result = before.then(operation);
     this.lastExclusive = result.then(ignore, ignore);
     return result;
+  }
+
+  /**
+   * `answer`, settling no earlier than the answer passed before it: replies
+   * leave in the order their requests came, though the reads ran together.
+   * The caller must hook its send onto the returned promise at once (as
+   * Session.dispatch does with a handler's promise), before a later answer
+   * can wait on it; then the earlier send runs first.
+   */
+  inOrder<T>(answer: Promise<T>): Promise<T> {
+    const earlier = this.lastAnswer;
+    const wait = () => earlier!.then(() => answer, () => answer);
+    const ordered = earlier === undefined ? answer : answer.then(wait, wait);
+    this.lastAnswer = ordered;
+    return ordered;
   }
 
   /** Settles when everything queued so far has settled. */

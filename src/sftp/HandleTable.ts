@@ -11,6 +11,11 @@ export interface HandleUsage {
   entries: number;
 }
 
+/** The usage counters of a handle opened at `openedAt`. */
+export function freshUsage(openedAt: number): HandleUsage {
+  return { openedAt, bytesRead: 0, bytesWritten: 0, entries: 0 };
+}
+
 export type HandleEntry = HandleUsage &
   ({ kind: 'file'; open: OpenFile; queue: HandleQueue } | { kind: 'directory'; dir: OpenDirectory; queue: HandleQueue });
 export type FileEntry = Extract<HandleEntry, { kind: 'file' }>;

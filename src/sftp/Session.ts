@@ -6,7 +6,7 @@ import { channelFor, publishHandleClose, publishRequest } from '../observability
 import { DirectoryReadAhead } from './DirectoryReadAhead.js';
 import { builtinExtensions, type Extension, type ExtensionContext } from './extensions.js';
 import { HandleQueue } from './HandleQueue.js';
-import { HandleTable, type HandleEntry, type HandleUsage } from './HandleTable.js';
+import { freshUsage, HandleTable, type HandleEntry } from './HandleTable.js';
 import { ReplyBatcher } from './ReplyBatcher.js';
 import { readDataReply, type PooledReply } from './dataReplies.js';
 import { defaultSessionLimits, type SessionLimits } from './limits.js';
@@ -21,16 +21,15 @@ import { SFTPStatusError, translateErrors } from './translateErrors.js';
 export interface SessionTransport {
   readable: Readable;
   writable: Writable;
-  /** Ends the transport (the session is over, or the peer broke the protocol). */
-  close(): void;
+  /** Ends the transport; an SSH channel also sends `exitStatus`: 0 when the client closed its side, 1 when it broke the protocol, none when the server ends the session. */
+  close(exitStatus?: number): void;
   /** The byte stream carrying `writable` (the SSH connection's socket), corked while a batch of replies is written. */
   socket?: Writable;
   /**
    * True when `writable` is done with a chunk's bytes once it calls that
-   * write's callback: ssh2 channels copy them into SSH packets, sockets and
-   * pipes have written them. The session then reuses its DATA reply buffers.
-   * Leave it unset for a stream that hands the same Buffer on to a reader
-   * (a PassThrough): the reader would see the next reply's bytes.
+   * write's callback (ssh2 channels copy them into packets; sockets and pipes
+   * have written them): the session then reuses its DATA reply buffers. Unset
+   * for a stream that hands the Buffer on (a PassThrough): its reader would see the next reply's bytes.
    */
   copiesOnWrite?: boolean;
 }
@@ -134,7 +133,7 @@ export class Session extends EventEmitter {
       for (const packet of this.framer.push(chunk)) this.backlog.push(packet);
     } catch (error) {
       this.logger.warn('malformed packet stream, ending the session', { error: (error as Error).message });
-      this.shutdown('malformed packet stream', true);
+      this.shutdown('malformed packet stream', { exitStatus: 1 });
       return;
     }
     this.pump();
@@ -150,11 +149,11 @@ export class Session extends EventEmitter {
     }
     if (this.closed) return;
     if (this.inputEnded && this.backlog.length === 0 && this.inFlight === 0) {
-      this.shutdown('client closed the channel', true);
+      this.shutdown('client closed the channel', { exitStatus: 0 });
       return;
     }
     if (this.draining && this.inFlight === 0 && this.handles.busy === 0) {
-      this.shutdown('server shutting down', true);
+      this.shutdown('server shutting down', {});
       return;
     }
     const busy = this.backlog.length > 0;
@@ -184,7 +183,7 @@ export class Session extends EventEmitter {
     }
     if (!this.initialized) {
       this.logger.warn('request before INIT, ending the session', { type: request.type });
-      this.shutdown('request before INIT', true);
+      this.shutdown('request before INIT', { exitStatus: 1 });
       return;
     }
     this.inFlight++;
@@ -196,18 +195,21 @@ export class Session extends EventEmitter {
       this.readBytesInFlight -= readBytes;
       const packet = Buffer.isBuffer(reply) ? reply : reply.packet;
       if (startedAt >= 0) publishRequest(this.ref, request, packet, startedAt, this.handlePath, this.offersExtension);
-      // Nothing else is being worked on or waiting, so the client is likely waiting for this reply
-      // (as `get -r` of small files does, request by request): written now rather than after the
-      // event loop's next poll. Not a WRITE's: uploads stream writes, the next ones are often
-      // already in the socket, and their replies written together wake the client once rather than
-      // per read (flushed alone, a 256 MiB put made 3,642-3,671 socket writes against 1,368-1,919).
+      // Nothing else in flight: the client likely waits for this reply (`get -r` of small files), so
+      // it is written now, not after the next poll. Not a WRITE's: an upload's next writes are often
+      // in the socket already, and replies written together wake the client once (docs/performance.md).
       const awaited = this.inFlight === 0 && this.backlog.length === 0 && request.type !== PacketType.WRITE;
       this.send(packet, Buffer.isBuffer(reply) ? undefined : reply.release, awaited);
       this.pump();
     };
-    // One then() with both callbacks, not catch().then(): a promise and a microtask fewer per request
-    // (1.3 % of the instructions of a `get -r` of small files: docs/performance.md, tenth session).
-    handler(request as never).then(finish, (error: unknown) => {
+    let answer: Promise<Reply>;
+    try {
+      answer = handler(request as never);
+    } catch (error) {
+      answer = Promise.reject(error); // from a handler that is not async (READ, for HandleQueue.inOrder)
+    }
+    // One then() with both callbacks, not catch().then(): 1.3 % fewer instructions (docs/performance.md).
+    answer.then(finish, (error: unknown) => {
       const status = translateErrors(error, this.logger);
       finish(msg.encodeStatus(request.id, status.code, status.message));
     });
@@ -219,7 +221,7 @@ export class Session extends EventEmitter {
     const type = body[0];
     if (type === PacketType.INIT || id === undefined || !this.initialized) {
       this.logger.warn('undecodable packet, ending the session', { type, error: error.message });
-      this.shutdown('undecodable packet', true);
+      this.shutdown('undecodable packet', { exitStatus: 1 });
       return;
     }
     const code = msg.isRequestType(type!) ? StatusCode.BAD_MESSAGE : StatusCode.OP_UNSUPPORTED;
@@ -230,7 +232,7 @@ export class Session extends EventEmitter {
   private init(clientVersion: number): void {
     if (this.initialized) {
       this.logger.warn('INIT received twice, ending the session');
-      this.shutdown('INIT received twice', true);
+      this.shutdown('INIT received twice', { exitStatus: 1 });
       return;
     }
     this.initialized = true;
@@ -298,12 +300,14 @@ export class Session extends EventEmitter {
       publishHandleClose(this.ref, entry, StatusCode.OK, false);
       return msg.encodeStatus(id, StatusCode.OK);
     },
-    [PacketType.READ]: async ({ id, handle, offset, length }) => {
+    [PacketType.READ]: ({ id, handle, offset, length }) => {
       const entry = this.handles.file(handle);
       const read = (target: Buffer) => entry.queue.shared(() => this.si.readInto(entry.open, offset, target));
-      const { reply, bytes } = await readDataReply(id, Math.min(length, this.limits.maxReadLength), read);
-      entry.bytesRead += bytes;
-      return reply;
+      const answer = readDataReply(id, Math.min(length, this.limits.maxReadLength), read).then(({ reply, bytes }) => {
+        entry.bytesRead += bytes;
+        return reply;
+      });
+      return entry.queue.inOrder(answer); // OpenSSH's scp truncates a download where a reply overtook an earlier one
     },
     [PacketType.WRITE]: async ({ id, handle, offset, data }) => {
       const entry = this.handles.file(handle);
@@ -364,18 +368,19 @@ export class Session extends EventEmitter {
   }
 
   /**
-   * Ends the session once: stops reading, and releases every handle after the
-   * requests already queued on it. A file being written is aborted where the
-   * backend can abort (no half object published), otherwise closed.
+   * Ends the session once: stops reading, ends the transport if asked (see
+   * SessionTransport.close), and releases every handle after the requests
+   * queued on it. A file being written is aborted where the backend can
+   * abort (no half object published), otherwise closed.
    */
-  shutdown(reason: string, closeTransport = false): void {
+  shutdown(reason: string, closeTransport?: { exitStatus?: number }): void {
     if (this.closed) return;
     this.closed = true;
     this.backlog = [];
     this.logger.debug('sftp session ending', { reason, openHandles: this.handles.size });
     if (closeTransport) {
       this.replies.flush();
-      this.transport.close();
+      this.transport.close(closeTransport.exitStatus);
     }
     const entries = this.handles.takeAll();
     const released = entries.map((entry) =>
@@ -392,9 +397,4 @@ export class Session extends EventEmitter {
     );
     void Promise.all(released).then(() => this.emit('close', reason));
   }
-}
-
-/** The usage counters of a handle opened at `openedAt`. */
-function freshUsage(openedAt: number): HandleUsage {
-  return { openedAt, bytesRead: 0, bytesWritten: 0, entries: 0 };
 }

@@ -215,7 +215,7 @@ export class BaseSFTPServer extends EventEmitter {
     this.listening = false;
     if (options.drainMs !== undefined && options.drainMs > 0 && this.sessions.size > 0) await this.drain(options.drainMs);
     const sessionsClosed = [...this.sessions].map((session) => new Promise((resolve) => session.once('close', resolve)));
-    for (const session of this.sessions) session.shutdown('server closing', true);
+    for (const session of this.sessions) session.shutdown('server closing', {});
     for (const client of this.connections) client.end();
     await Promise.all([stopped, ...sessionsClosed]);
   }
@@ -359,9 +359,14 @@ export class BaseSFTPServer extends EventEmitter {
       .then((fs) => {
         let session: Session;
         const throttled = this.defence.throttle(fs, info.username, this.getBandwidthLimit(info));
+        // The exit-status first (scp fails without one, as OpenSSH's sshd always sends it), then EOF and close.
+        const close = (exitStatus?: number) => {
+          if (exitStatus !== undefined) channel.exit(exitStatus);
+          channel.end();
+        };
         try {
           const si = this.createServerInterface(throttled.fs, info);
-          session = new Session({ readable: channel, writable: channel, close: () => channel.end(), socket, copiesOnWrite: true }, si, {
+          session = new Session({ readable: channel, writable: channel, close, socket, copiesOnWrite: true }, si, {
             limits: this.options.limits,
             logger: this.logger,
             peer: { server: this, username: info.username, clientAddress: info.clientAddress, clientPort: info.clientPort },

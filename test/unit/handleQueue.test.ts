@@ -50,6 +50,24 @@ describe('HandleQueue: per-handle request order', () => {
     assert.deepEqual(events, ['read done', 'write', 'later read']);
   });
 
+  it('answers in the order asked: a send hooked on at once runs in that order, however the reads finish', async () => {
+    const queue = new HandleQueue();
+    const reads = [gate<string>(), gate<string>(), gate<string>()];
+    const sent: string[] = [];
+    const failed = gate<string>();
+    // As Session.dispatch does: the send is hooked onto each answer as soon as it is returned.
+    const answers = [...reads.map((read) => read.promise), failed.promise.then(() => Promise.reject(new Error('bad read')))].map((answer) => queue.inOrder(answer));
+    for (const [i, answer] of answers.entries()) answer.then((data) => sent.push(data), (error: Error) => sent.push(`${i}: ${error.message}`));
+    failed.open('');
+    reads[2]!.open('third');
+    reads[1]!.open('second');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(sent, [], 'nothing overtakes the first answer');
+    reads[0]!.open('first');
+    await Promise.allSettled(answers);
+    assert.deepEqual(sent, ['first', 'second', 'third', '3: bad read'], 'a failure is answered in its turn too');
+  });
+
   it('keeps going after a failed operation, and reports the failure to its caller only', async () => {
     const queue = new HandleQueue();
     await assert.rejects(queue.exclusive(async () => Promise.reject(new Error('boom'))), /boom/);

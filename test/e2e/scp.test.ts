@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type ssh2 from 'ssh2';
+import { LocalFS } from '../../src/backends/local.js';
+import { requireTool } from '../helpers/requireTool.js';
+import { runProcess, type ProcessResult } from '../helpers/runProcess.js';
+import { connectClient, endClient } from '../helpers/ssh2Client.js';
+import { makeTempDir } from '../helpers/tempDir.js';
+import { startTestServer, TEST_USER, type TestServer } from '../helpers/testServer.js';
+
+/*
+ * OpenSSH's scp, which since OpenSSH 9.0 copies over SFTP, against our
+ * server over a real folder; and the exit status an SFTP channel ends with,
+ * which scp (through ssh) turns into its own: without one, every copy
+ * "failed" with exit code 1 although its bytes had arrived.
+ */
+
+describe('scp against our server', { skip: requireTool('scp') }, () => {
+  const root = makeTempDir('sftp-expose-scp-root-');
+  const local = makeTempDir('sftp-expose-scp-local-');
+  let server: TestServer;
+
+  before(async () => {
+    server = await startTestServer({ fs: new LocalFS({ root: root.path }) });
+  });
+  after(async () => {
+    await server?.close();
+    root.remove();
+    local.remove();
+  });
+
+  const scp = (args: string[]): Promise<ProcessResult> =>
+    runProcess('scp', ['-F', '/dev/null', '-P', String(server.port), '-i', server.clientKeyPath, '-o', 'IdentitiesOnly=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR', ...args], { timeoutMs: 60_000 });
+  const remote = (path: string) => `${TEST_USER}@127.0.0.1:${path}`;
+  const succeeded = (result: ProcessResult) => assert.equal(result.code, 0, `scp exited ${result.code}: ${result.stderr}`);
+
+  it('copies a file up and down byte for byte, and exits 0', async () => {
+    const data = randomBytes(2 * 1024 * 1024 + 3);
+    writeFileSync(join(local.path, 'up.bin'), data);
+    succeeded(await scp([join(local.path, 'up.bin'), remote('/up.bin')]));
+    assert.ok(readFileSync(join(root.path, 'up.bin')).equals(data));
+    succeeded(await scp([remote('/up.bin'), join(local.path, 'down.bin')]));
+    assert.ok(readFileSync(join(local.path, 'down.bin')).equals(data));
+  });
+
+  it('copies a tree both ways with -rp, times and modes kept', async () => {
+    mkdirSync(join(local.path, 'tree/sub'), { recursive: true });
+    writeFileSync(join(local.path, 'tree/a.txt'), 'a\n', { mode: 0o600 });
+    writeFileSync(join(local.path, 'tree/sub/b.txt'), 'b\n');
+    const then = new Date('2020-01-02T03:04:05Z');
+    utimesSync(join(local.path, 'tree/a.txt'), then, then);
+    succeeded(await scp(['-rp', join(local.path, 'tree'), remote('/')]));
+    assert.equal(readFileSync(join(root.path, 'tree/sub/b.txt'), 'utf8'), 'b\n');
+    assert.equal(statSync(join(root.path, 'tree/a.txt')).mtimeMs, then.getTime());
+    assert.equal(statSync(join(root.path, 'tree/a.txt')).mode & 0o777, 0o600);
+    succeeded(await scp(['-rp', remote('/tree'), join(local.path, 'back')]));
+    assert.equal(readFileSync(join(local.path, 'back/sub/b.txt'), 'utf8'), 'b\n');
+    assert.equal(statSync(join(local.path, 'back/a.txt')).mtimeMs, then.getTime());
+  });
+
+  it('fails, and says why, for a file that is not there', async () => {
+    const result = await scp([remote('/no-such-file'), join(local.path, 'nothing')]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /No such file/);
+  });
+});
+
+describe('the exit status of an SFTP channel', () => {
+  let server: TestServer;
+  let client: ssh2.Client;
+
+  before(async () => {
+    server = await startTestServer();
+    client = await connectClient(server.port, { username: TEST_USER, privateKey: readFileSync(server.clientKeyPath) });
+  });
+  after(async () => {
+    if (client) await endClient(client);
+    await server?.close();
+  });
+
+  /** Opens the sftp subsystem, writes `input`, ends our side; resolves with the exit-status the server sent (undefined: none). */
+  function exitStatusAfter(input: Buffer): Promise<number | undefined> {
+    return new Promise((resolve, reject) => {
+      client.subsys('sftp', (error, channel) => {
+        if (error) return reject(error);
+        let status: number | undefined;
+        channel.on('exit', (code: number) => (status = code));
+        channel.on('close', () => resolve(status));
+        channel.resume();
+        channel.end(input);
+      });
+    });
+  }
+
+  it('is 0 when the client ends the session', async () => {
+    const init = Buffer.from([0, 0, 0, 5, 1, 0, 0, 0, 3]); // INIT, version 3
+    assert.equal(await exitStatusAfter(init), 0);
+  });
+
+  it('is 1 when the client breaks the protocol', async () => {
+    const beforeInit = Buffer.from([0, 0, 0, 5, 16, 0, 0, 0, 1]); // a REALPATH (with no path) before INIT
+    assert.equal(await exitStatusAfter(beforeInit), 1);
+  });
+});
