@@ -3,11 +3,13 @@ import type { FS } from '../fs/FS.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { dfCommand } from './exec/df.js';
 import { hashsumCommand } from './exec/hashsum.js';
+import { scpCommand } from './exec/scp.js';
 import { parseShellWords, ShellSyntaxError } from './exec/shellWords.js';
 import { errorText, type ExecCommands, type ExecContext } from './exec/types.js';
 
 export { dfCommand, dfRow, formatDfTable, type DfRow } from './exec/df.js';
 export { hashLine, hashsumCommand } from './exec/hashsum.js';
+export { scpCommand } from './exec/scp.js';
 export { parseShellWords, ShellSyntaxError } from './exec/shellWords.js';
 export { quoteName } from './exec/quoteName.js';
 export { errorText, type ExecCommand, type ExecCommands, type ExecContext } from './exec/types.js';
@@ -17,7 +19,8 @@ const SERVER_NAME = 'sftp-expose';
 
 /**
  * The commands answered by default: what the rclone sftp backend (and
- * scripts written for an OpenSSH server) run for checksums and free space.
+ * scripts written for an OpenSSH server) run for checksums and free space,
+ * and the remote end of classic scp (`scp -O`, and scp before OpenSSH 9).
  */
 export function defaultExecCommands(): ExecCommands {
   return new Map([
@@ -26,6 +29,7 @@ export function defaultExecCommands(): ExecCommands {
     ['sha256sum', hashsumCommand('sha256sum', 'sha256')],
     ['sha512sum', hashsumCommand('sha512sum', 'sha512')],
     ['df', dfCommand],
+    ['scp', scpCommand],
   ]);
 }
 

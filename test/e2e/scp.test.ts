@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type ssh2 from 'ssh2';
@@ -12,13 +12,16 @@ import { makeTempDir } from '../helpers/tempDir.js';
 import { startTestServer, TEST_USER, type TestServer } from '../helpers/testServer.js';
 
 /*
- * OpenSSH's scp, which since OpenSSH 9.0 copies over SFTP, against our
- * server over a real folder; and the exit status an SFTP channel ends with,
- * which scp (through ssh) turns into its own: without one, every copy
+ * OpenSSH's scp against our server over a real folder, both ways it copies:
+ * over SFTP (the default since OpenSSH 9.0), and with the classic protocol
+ * (`-O`, and every scp before 9.0), which runs `scp -t`/`scp -f` on the
+ * server (src/ssh/exec/scp.ts). Also the exit status an SFTP channel ends
+ * with, which scp (through ssh) turns into its own: without one, every copy
  * "failed" with exit code 1 although its bytes had arrived.
  */
 
-describe('scp against our server', { skip: requireTool('scp') }, () => {
+for (const protocol of ['SFTP', 'classic'] as const)
+describe(`scp (${protocol} protocol) against our server`, { skip: requireTool('scp') }, () => {
   const root = makeTempDir('sftp-expose-scp-root-');
   const local = makeTempDir('sftp-expose-scp-local-');
   let server: TestServer;
@@ -33,7 +36,7 @@ describe('scp against our server', { skip: requireTool('scp') }, () => {
   });
 
   const scp = (args: string[]): Promise<ProcessResult> =>
-    runProcess('scp', ['-F', '/dev/null', '-P', String(server.port), '-i', server.clientKeyPath, '-o', 'IdentitiesOnly=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR', ...args], { timeoutMs: 60_000 });
+    runProcess('scp', [...(protocol === 'classic' ? ['-O'] : []), '-F', '/dev/null', '-P', String(server.port), '-i', server.clientKeyPath, '-o', 'IdentitiesOnly=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR', ...args], { timeoutMs: 60_000 });
   const remote = (path: string) => `${TEST_USER}@127.0.0.1:${path}`;
   const succeeded = (result: ProcessResult) => assert.equal(result.code, 0, `scp exited ${result.code}: ${result.stderr}`);
 
@@ -61,10 +64,74 @@ describe('scp against our server', { skip: requireTool('scp') }, () => {
     assert.equal(statSync(join(local.path, 'back/a.txt')).mtimeMs, then.getTime());
   });
 
-  it('fails, and says why, for a file that is not there', async () => {
+  it('fails, and says why, for a file that is not there, and for files sent to a name that is not a directory', async () => {
     const result = await scp([remote('/no-such-file'), join(local.path, 'nothing')]);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /No such file/);
+    writeFileSync(join(local.path, 'one'), '1');
+    writeFileSync(join(local.path, 'two'), '2');
+    writeFileSync(join(root.path, 'plain'), 'kept');
+    const many = await scp([join(local.path, 'one'), join(local.path, 'two'), remote('/plain')]);
+    // As against OpenSSH's server: over SFTP scp tries to make the directory and gives up (255).
+    if (protocol === 'SFTP') assert.equal(many.code, 255, many.stderr);
+    else assert.match(`${many.code} ${many.stderr}`, /^1 .*plain: Not a directory/s);
+    assert.equal(readFileSync(join(root.path, 'plain'), 'utf8'), 'kept');
+  });
+});
+
+describe('classic scp: bad input from the client side of the protocol', () => {
+  const root = makeTempDir('sftp-expose-scp-bad-');
+  let server: TestServer;
+  let client: ssh2.Client;
+
+  before(async () => {
+    server = await startTestServer({ fs: new LocalFS({ root: root.path }) });
+    client = await connectClient(server.port, { username: TEST_USER, privateKey: readFileSync(server.clientKeyPath) });
+  });
+  after(async () => {
+    if (client) await endClient(client);
+    await server?.close();
+    root.remove();
+  });
+
+  /** Runs `command`, sends `input` and EOF; resolves with what came back and the exit status. */
+  function exec(command: string, input: string): Promise<{ stdout: string; stderr: string; status: number | undefined }> {
+    return new Promise((resolve, reject) => {
+      client.exec(command, (error, channel) => {
+        if (error) return reject(error);
+        let stdout = '';
+        let stderr = '';
+        let status: number | undefined;
+        channel.on('data', (data: Buffer) => (stdout += data.toString('latin1')));
+        channel.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
+        channel.on('exit', (code: number) => (status = code));
+        channel.on('close', () => resolve({ stdout, stderr, status }));
+        channel.end(input);
+      });
+    });
+  }
+
+  it('refuses a name that is not one path component, and writes nothing', async () => {
+    mkdirSync(join(root.path, 'in'));
+    const result = await exec('scp -t /in', 'C0644 5 ../escaped\nhello\0');
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /unexpected filename: \.\.\/escaped/);
+    assert.equal(existsSync(join(root.path, 'escaped')), false);
+  });
+
+  it('refuses a directory without -r, and a malformed line', async () => {
+    assert.match((await exec('scp -t /', 'D0755 0 dir\n')).stderr, /directory without -r/);
+    const garbage = await exec('scp -t /', 'Z nonsense\n');
+    assert.equal(garbage.status, 1);
+    assert.match(garbage.stderr, /expected a file or directory line/);
+  });
+
+  it('fails a file whose data stops short, and the connection serves the next command', async () => {
+    const short = await exec('scp -t /short.bin', 'C0644 1000 short.bin\nonly a few bytes');
+    assert.equal(short.status, 1);
+    assert.match(short.stderr, /input ended 984 bytes short/);
+    const next = await exec('sha256sum /short.bin', '');
+    assert.equal(next.status, 0, next.stderr);
   });
 });
 
