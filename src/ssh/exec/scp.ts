@@ -88,17 +88,23 @@ class Conversation {
   }
 
   /** Upload: receives files and directories into `target`. */
-  async sink(target: string, times?: Times): Promise<number> {
+  async sink(target: string): Promise<number> {
     const targetIsDir = await this.isDirectory(target);
     if (this.options.targetIsDirectory && !targetIsDir) {
       this.warn(target, new Error('Not a directory'));
       return 1;
     }
     this.context.stdout.write(OK);
+    let times: Times | undefined;
     for (;;) {
       const line = await this.reader.line();
       if (line === undefined || line === 'E') break;
-      if (line.startsWith('\x01') || line.startsWith('\x02')) throw new ScpFatal(line.slice(1)); // the client's own error
+      // The client's own errors (a file it could not read): 1 goes on, 2 ends the copy.
+      if (line.startsWith('\x02')) throw new ScpFatal(line.slice(1));
+      if (line.startsWith('\x01')) {
+        this.failed = true;
+        continue;
+      }
       if (line.startsWith('T')) {
         times = parseTimes(line);
         this.context.stdout.write(OK);
