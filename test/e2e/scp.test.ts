@@ -126,6 +126,12 @@ describe('classic scp: bad input from the client side of the protocol', () => {
     assert.match(garbage.stderr, /expected a file or directory line/);
   });
 
+  it("notes a warning from the client (a file it could not read) and copies the rest", async () => {
+    const result = await exec('scp -t /', '\x01scp: gone.txt: Permission denied\nC0644 3 kept.txt\nhi\n\0');
+    assert.equal(result.status, 1, 'the copy as a whole failed');
+    assert.equal(readFileSync(join(root.path, 'kept.txt'), 'utf8'), 'hi\n', 'the next file still arrived');
+  });
+
   it('fails a file whose data stops short, and the connection serves the next command', async () => {
     const short = await exec('scp -t /short.bin', 'C0644 1000 short.bin\nonly a few bytes');
     assert.equal(short.status, 1);
