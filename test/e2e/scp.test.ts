@@ -132,6 +132,14 @@ describe('classic scp: bad input from the client side of the protocol', () => {
     assert.equal(readFileSync(join(root.path, 'kept.txt'), 'utf8'), 'hi\n', 'the next file still arrived');
   });
 
+  it('answers a file the client could not finish reading (it waits for that answer), then copies the next', async () => {
+    const result = await exec('scp -t /', 'C0644 3 half.txt\nhi\n\x01scp: half.txt: read error\nC0644 3 next.txt\nho\n\0');
+    assert.equal(result.status, 1);
+    // Ready, then for each file: ready for its data, and the final answer.
+    assert.equal(result.stdout, '\0'.repeat(5));
+    assert.equal(readFileSync(join(root.path, 'next.txt'), 'utf8'), 'ho\n');
+  });
+
   it('fails a file whose data stops short, and the connection serves the next command', async () => {
     const short = await exec('scp -t /short.bin', 'C0644 1000 short.bin\nonly a few bytes');
     assert.equal(short.status, 1);

@@ -162,7 +162,8 @@ class Conversation {
       throw error;
     }
     await handle.close().catch((error: unknown) => (failure ??= error));
-    if (!(await this.response())) return; // the client could not read its own file: it said so
+    // The client's word on its own read of the file (a 1 counts as a failure); ours follows either way, as it waits for it.
+    await this.response();
     if (failure === undefined) await this.applyAttributes(path, mode, times).catch((error: unknown) => (failure = error));
     if (failure !== undefined) this.warn(path, failure);
     else this.context.stdout.write(OK);
