@@ -92,8 +92,7 @@ for (const client of CLIENTS) {
     }
 
     it('uploads and downloads a 1 MiB file and an empty one byte for byte', async () => {
-      // Small: libssh 0.10 writes one 32 KiB request at a time and its last few bytes wait
-      // on a delayed ACK (Nagle on its side), some 40 ms per write, with OpenSSH's sshd too.
+      // Small: libssh 0.10 waits for each 32 KiB WRITE's answer before it sends the next.
       const data = randomBytes(1024 * 1024 + 77);
       writeFileSync(join(local.path, 'up.bin'), data);
       writeFileSync(join(local.path, 'empty'), '');

@@ -56,6 +56,21 @@ describe('ssh2 client against the server', { skip }, () => {
     assert.ok(got.equals(expected), 'pipelined reads return what was written');
   });
 
+  it('lets the client send a 32 KiB WRITE in one SSH packet (its channel packet size covers the WRITE header)', async () => {
+    const channel = await new Promise<{ outgoing: { packetSize: number }; end(): void }>((resolve, reject) =>
+      conn.client.subsys('sftp', (error, stream) => (error ? reject(error) : resolve(stream as never))),
+    );
+    try {
+      // A WRITE of 32 KiB: length, type, id, 4-byte handle string, offset, data string.
+      const write32k = 4 + 1 + 4 + (4 + 4) + 8 + 4 + 32 * 1024;
+      assert.ok(channel.outgoing.packetSize >= write32k, `packet size ${channel.outgoing.packetSize}`);
+      // And within what ssh2's transport accepts as one SSH packet (35,000 bytes with its headers and padding).
+      assert.ok(channel.outgoing.packetSize + 9 + 5 + 255 + 16 <= 35_000);
+    } finally {
+      channel.end();
+    }
+  });
+
   it('moves a 10 MiB file each way with fastPut and fastGet', async () => {
     const content = randomBytes(10 * 1024 * 1024);
     writeFileSync(join(local.path, 'up.bin'), content);
