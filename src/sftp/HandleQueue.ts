@@ -8,6 +8,7 @@ const ignore = () => {};
  *
  * Only operations still running are tracked, and only as settle signals
  * (never their results): a long download must not keep every buffer it read.
+ * inOrder keeps the one answer given last, for the next to wait on.
  */
 export class HandleQueue {
   private lastExclusive: Promise<void> = Promise.resolve();
@@ -44,8 +45,11 @@ export class HandleQueue {
    */
   inOrder<T>(answer: Promise<T>): Promise<T> {
     const earlier = this.lastAnswer;
-    const wait = () => earlier!.then(() => answer, () => answer);
-    const ordered = earlier === undefined ? answer : answer.then(wait, wait);
+    let ordered = answer;
+    if (earlier !== undefined) {
+      const afterEarlier = () => earlier.then(() => answer, () => answer);
+      ordered = answer.then(afterEarlier, afterEarlier);
+    }
     this.lastAnswer = ordered;
     return ordered;
   }

@@ -29,7 +29,6 @@ import { startTestServer, type TestServer } from '../helpers/testServer.js';
 
 const SFTP_SERVER = '/usr/lib/openssh/sftp-server';
 
-
 type RequestWithoutId = Request extends infer R ? (R extends Request ? Omit<R, 'id'> : never) : never;
 
 /** A raw SFTP client on any pair of streams: the child's stdio or a Session's PassThroughs. */

@@ -85,7 +85,8 @@ describe('classic scp: bad input from the client side of the protocol', () => {
   let client: ssh2.Client;
 
   before(async () => {
-    server = await startTestServer({ fs: new LocalFS({ root: root.path }) });
+    // Atomic uploads: a backend that can abort a file, as an upload cut short must be.
+    server = await startTestServer({ fs: new LocalFS({ root: root.path, atomicUploads: true }) });
     client = await connectClient(server.port, { username: TEST_USER, privateKey: readFileSync(server.clientKeyPath) });
   });
   after(async () => {
@@ -140,10 +141,12 @@ describe('classic scp: bad input from the client side of the protocol', () => {
     assert.equal(readFileSync(join(root.path, 'next.txt'), 'utf8'), 'ho\n');
   });
 
-  it('fails a file whose data stops short, and the connection serves the next command', async () => {
+  it('fails a file whose data stops short, publishes none of it, and the connection serves the next command', async () => {
+    writeFileSync(join(root.path, 'short.bin'), 'the old content');
     const short = await exec('scp -t /short.bin', 'C0644 1000 short.bin\nonly a few bytes');
     assert.equal(short.status, 1);
     assert.match(short.stderr, /input ended 984 bytes short/);
+    assert.equal(readFileSync(join(root.path, 'short.bin'), 'utf8'), 'the old content', 'the partial upload was aborted');
     const next = await exec('sha256sum /short.bin', '');
     assert.equal(next.status, 0, next.stderr);
   });

@@ -73,6 +73,11 @@ export function peekRequestId(body: Buffer): number | undefined {
   return body.length >= 5 ? body.readUInt32BE(1) : undefined;
 }
 
+/** The length a READ asks for (its packet's last field), before decoding; 0 for any other packet. */
+export function peekReadLength(body: Buffer): number {
+  return body[0] === PacketType.READ && body.length >= 4 ? body.readUInt32BE(body.length - 4) : 0;
+}
+
 /**
  * Decodes one packet body (type byte onwards). Throws MalformedPacket for a
  * truncated field or an unknown type; trailing bytes are tolerated, as

@@ -227,15 +227,21 @@ class Conversation {
     try {
       this.context.stdout.write(`C${mode} ${size} ${name}\n`);
       if (!(await this.response())) return;
-      // Exactly the size announced: a file that shrank meanwhile is padded, as OpenSSH's scp does, and reported.
+      // Exactly the size announced: after a failed read, or a file that shrank meanwhile, the rest is
+      // zeros (the client counts bytes, not lines), as OpenSSH's scp does, and the file is reported.
       let failure: unknown;
       for (let offset = 0; offset < size; ) {
         const wanted = Math.min(CHUNK, size - offset);
-        let data = failure === undefined ? await handle.read(offset, wanted).catch((error: unknown) => ((failure = error), Buffer.alloc(0))) : Buffer.alloc(0);
-        if (data.length === 0) {
-          failure ??= new Error('file shrank while it was sent');
-          data = Buffer.alloc(wanted);
+        let data: Buffer = Buffer.alloc(0);
+        if (failure === undefined) {
+          try {
+            data = await handle.read(offset, wanted);
+            if (data.length === 0) failure = new Error('file shrank while it was sent');
+          } catch (error) {
+            failure = error;
+          }
         }
+        if (data.length === 0) data = Buffer.alloc(wanted);
         offset += data.length;
         if (!this.context.stdout.write(data)) await new Promise((resolve) => this.context.stdout.once('drain', resolve));
       }
