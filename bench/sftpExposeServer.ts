@@ -21,6 +21,7 @@
  * of SDKs it never uses to every RSS the bench reports.
  */
 import cluster from 'node:cluster';
+import diagnostics_channel from 'node:diagnostics_channel';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { serveWithWorkers } from '../dist/cluster/serveWithWorkers.js';
@@ -38,6 +39,13 @@ const { values } = parseArgs({
     host: { type: 'string', default: '127.0.0.1' },
     workers: { type: 'string', default: '1' },
   },
+});
+
+// Synchronous fs calls turned off mid-run change what a round measures (each metadata call a
+// threadpool round trip): bench/servers/sftpExpose.ts passes these lines on to the bench's output.
+diagnostics_channel.subscribe('sftp-expose:sync-calls', (message) => {
+  const { calls, enabled } = message as { calls: string; enabled: boolean };
+  process.stderr.write(`sftp-expose: synchronous ${calls} calls ${enabled ? 'back on' : 'off'}\n`);
 });
 
 const workers = Number(values.workers);

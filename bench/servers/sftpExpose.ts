@@ -23,6 +23,9 @@ export async function startSftpExpose(env: BenchEnvironment, workers: number, me
     [...SERVER_NODE_FLAGS, '--import', 'tsx', SERVER_SCRIPT, ...backend, '--host-key', env.hostKeyPath, '--authorized-keys', env.authorizedKeysPath, '--workers', String(workers)],
     { cwd: REPO_ROOT },
   );
+  createInterface({ input: server.child.stderr! }).on('line', (line) => {
+    if (line.startsWith('sftp-expose: synchronous')) process.stderr.write(`${line}\n`);
+  });
   let port: number;
   try {
     port = await readListeningPort(server.child.stdout!, server.child, 30_000);

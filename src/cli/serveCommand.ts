@@ -4,6 +4,7 @@ import { LocalFS } from '../backends/local.js';
 import { serveStdio } from '../sftp/stdio.js';
 import type { Logger } from '../logger.js';
 import { AccessLog } from '../observability/accessLog.js';
+import { subscribe, syncCallsChannel, type SyncCallsEvent } from '../observability/events.js';
 import { createLogger } from '../observability/pinoLogger.js';
 import { describeBackends } from './backendUrl.js';
 import { openServedBackend } from './mountTable.js';
@@ -17,9 +18,18 @@ export async function runServe(args: string[]): Promise<number> {
     return 0;
   }
   const logger = createLogger({ level: options.logLevel, format: options.logFormat });
+  logSyncCallSwitches(logger);
   if (options.stdio) return runStdio(options, logger);
   // Loaded only here: sshd starts one --stdio process per login, which needs no SSH, metrics or config parser.
   return (await import('./serveTcp.js')).runTcp(options, logger);
+}
+
+/** A local backend's synchronous fs calls turned off or on is worth a line: it changes every request's cost. */
+function logSyncCallSwitches(logger: Logger): void {
+  subscribe<SyncCallsEvent>(syncCallsChannel, ({ calls, enabled, timesTurnedOff }) => {
+    if (enabled) logger.info(`synchronous ${calls} calls back on: the storage answers fast again`);
+    else logger.warn(`synchronous ${calls} calls off (time ${timesTurnedOff}): the storage answered slowly, calls go through the threadpool until it is fast again`);
+  });
 }
 
 /**
@@ -33,10 +43,9 @@ async function runStdio(options: ServeOptions, logger: Logger): Promise<number> 
   const home = backend instanceof LocalFS ? backend.pathOfHost(process.cwd()) : undefined;
   const accessLog = options.accessLog ? new AccessLog(logger) : undefined;
   try {
-    await serveStdio(fs, { home, logger });
+    return (await serveStdio(fs, { home, logger })).exitStatus;
   } finally {
     accessLog?.close();
     await fs.close();
   }
-  return 0;
 }

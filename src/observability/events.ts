@@ -27,6 +27,7 @@ export const channelNames = {
   dataRequest: 'sftp-expose:request:data',
   handleClose: 'sftp-expose:handle:close',
   ban: 'sftp-expose:ban',
+  syncCalls: 'sftp-expose:sync-calls',
 } as const;
 
 /**
@@ -119,6 +120,19 @@ export interface BanEvent {
   server?: object;
 }
 
+/**
+ * `sftp-expose:sync-calls`: a local-disk backend turned its synchronous fs
+ * calls off (storage answered slowly: NFS, FUSE, a cold or busy disk) or
+ * back on (see src/backends/nodefs/syncGuard.ts). Rare: a log line each.
+ */
+export interface SyncCallsEvent {
+  /** Which calls: metadata (open, stat, mkdir...) or data (small reads and writes). */
+  calls: 'metadata' | 'data';
+  enabled: boolean;
+  /** Times these calls have been turned off so far (each makes the way back longer). */
+  timesTurnedOff: number;
+}
+
 export const sessionStartChannel = diagnostics_channel.channel(channelNames.sessionStart);
 export const sessionEndChannel = diagnostics_channel.channel(channelNames.sessionEnd);
 export const authChannel = diagnostics_channel.channel(channelNames.auth);
@@ -128,6 +142,7 @@ export const requestChannel = diagnostics_channel.channel(channelNames.request);
 export const dataRequestChannel = diagnostics_channel.channel(channelNames.dataRequest);
 export const handleCloseChannel = diagnostics_channel.channel(channelNames.handleClose);
 export const banChannel = diagnostics_channel.channel(channelNames.ban);
+export const syncCallsChannel = diagnostics_channel.channel(channelNames.syncCalls);
 
 /** Announces a ban (counted by the metrics as `sftp_expose_bans_total`). */
 export function publishBan(event: BanEvent): void {

@@ -64,6 +64,32 @@ describe('--stdio: the same Session over stdin/stdout, driven by sftp -D', { ski
   });
 });
 
+describe('--stdio exit status: what sshd passes on as the channel\'s exit-status', () => {
+  const serve = (input: Buffer) => spawnSync(process.execPath, [CLI, 'serve', '--stdio'], { input, timeout: 60_000 });
+  const packet = (...bytes: number[]) => {
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(bytes.length);
+    return Buffer.concat([length, Buffer.from(bytes)]);
+  };
+  const init = packet(1, 0, 0, 0, 3);
+
+  it('exits 0 when the client closes its side after INIT', () => {
+    const run = serve(init);
+    assert.equal(run.status, 0, run.stderr.toString());
+    assert.equal(run.stdout[4], 2, 'answered INIT with VERSION');
+  });
+
+  it('exits non-zero after a request before INIT, as OpenSSH\'s sftp-server does', () => {
+    const run = serve(packet(17, 0, 0, 0, 1, 0, 0, 0, 1, 0x2f)); // STAT "/"
+    assert.notEqual(run.status, 0);
+  });
+
+  it('exits non-zero after a packet longer than the limit', () => {
+    const run = serve(Buffer.concat([init, Buffer.from([0x7f, 0, 0, 0, 3])]));
+    assert.notEqual(run.status, 0);
+  });
+});
+
 describe('--stdio start-up', () => {
   it('loads no SSH server, metrics, config parser or pretty printer: sshd starts one such process per login', () => {
     const temp = makeTempDir();

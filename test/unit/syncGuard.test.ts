@@ -5,7 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import diagnostics_channel from 'node:diagnostics_channel';
+import fs from 'node:fs';
+import { Syscalls } from '../../src/backends/nodefs/syscalls.js';
 import { SyncGuard } from '../../src/backends/nodefs/syncGuard.js';
+import { channelNames, type SyncCallsEvent } from '../../src/observability/events.js';
 
 const busyWait = (ms: number) => {
   const until = performance.now() + ms;
@@ -66,5 +70,29 @@ describe('SyncGuard', () => {
       throw new Error('boom');
     }, () => 1000), /boom/);
     assert.equal(guard.enabled, false);
+  });
+
+  it('says when it turns off and back on', async () => {
+    const switches: Array<[boolean, number]> = [];
+    const guard = new SyncGuard(1, 1, (enabled, timesTurnedOff) => switches.push([enabled, timesTurnedOff]));
+    guard.time(() => busyWait(2));
+    for (let i = 0; i < guard.fastCallsToRecover; i++) await guard.timeAsync(() => Promise.resolve());
+    assert.deepEqual(switches, [[false, 1], [true, 1]]);
+  });
+
+  it('a local backend\'s guards announce their switches on sftp-expose:sync-calls (the CLI logs them)', async () => {
+    const events: SyncCallsEvent[] = [];
+    const listener = (message: unknown) => events.push(message as SyncCallsEvent);
+    diagnostics_channel.subscribe(channelNames.syncCalls, listener);
+    try {
+      // Storage whose synchronous stat blocks for 3 ms, as a network filesystem's can.
+      const slowStat = ((path: fs.PathLike) => (busyWait(3), fs.statSync(path))) as typeof fs.statSync;
+      const sys = new Syscalls({ ...fs, statSync: slowStat } as never);
+      for (let i = 0; i < 3; i++) await sys.stat('.');
+      assert.equal(sys.metadata.enabled, false);
+      assert.deepEqual(events, [{ calls: 'metadata', enabled: false, timesTurnedOff: 1 }]);
+    } finally {
+      diagnostics_channel.unsubscribe(channelNames.syncCalls, listener);
+    }
   });
 });

@@ -45,6 +45,8 @@ export class SyncGuard {
   constructor(
     private readonly slowCallMs = SLOW_CALL_MS,
     private readonly slowCallsToGiveUp = SLOW_CALLS_TO_GIVE_UP,
+    /** Told each time synchronous calls are turned off or back on. */
+    private readonly onSwitch: (enabled: boolean, timesTurnedOff: number) => void = () => {},
   ) {}
 
   /** Whether synchronous calls may still be made. */
@@ -92,6 +94,7 @@ export class SyncGuard {
     this.turnedOff++;
     this.slowInARow = 0;
     this.fastInARow = 0;
+    this.onSwitch(false, this.turnedOff);
   }
 
   /** Starts an asynchronous call made while synchronous calls are off, and records how long it takes (also when it fails). */
@@ -112,5 +115,6 @@ export class SyncGuard {
     if (this.fastInARow < this.fastCallsToRecover) return;
     this.disabled = false;
     this.fastInARow = 0;
+    this.onSwitch(true, this.turnedOff);
   }
 }

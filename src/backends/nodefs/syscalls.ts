@@ -1,11 +1,19 @@
 import type { NodeFdLike, NodeFileHandleLike, NodeFSLike, NodePathSyncLike, NodePromisesLike, NodeStatsLike } from './fsLike.js';
 import { FdHandle } from './fdHandle.js';
+import { syncCallsChannel, type SyncCallsEvent } from '../../observability/events.js';
 import { SyncGuard } from './syncGuard.js';
 
 const FD_FUNCTIONS: ReadonlyArray<keyof NodeFdLike> = [
   'openSync', 'open', 'closeSync', 'close', 'fstatSync', 'fstat', 'readSync', 'read', 'writeSync', 'write',
   'ftruncateSync', 'futimesSync', 'fchmodSync', 'fchownSync', 'ftruncate', 'futimes', 'fchmod', 'fchown', 'fsync',
 ];
+
+/** A SyncGuard that announces its switches on `sftp-expose:sync-calls` (the CLI logs them). */
+function guardPublishing(calls: SyncCallsEvent['calls']): SyncGuard {
+  return new SyncGuard(undefined, undefined, (enabled, timesTurnedOff) => {
+    if (syncCallsChannel.hasSubscribers) syncCallsChannel.publish({ calls, enabled, timesTurnedOff } satisfies SyncCallsEvent);
+  });
+}
 
 /**
  * The fs calls of one NodeFS, each made synchronously when the fs-like has
@@ -18,9 +26,9 @@ const FD_FUNCTIONS: ReadonlyArray<keyof NodeFdLike> = [
  */
 export class Syscalls {
   /** Guards metadata calls (open, stat, realpath, mkdir, unlink...). */
-  readonly metadata = new SyncGuard();
+  readonly metadata = guardPublishing('metadata');
   /** Guards small synchronous reads and writes on descriptors. */
-  readonly data = new SyncGuard();
+  readonly data = guardPublishing('data');
   private readonly sync: Partial<NodePathSyncLike>;
   /** The descriptor API, when the fs-like has all of it; files are then opened as descriptors. */
   private readonly fd?: NodeFdLike;
