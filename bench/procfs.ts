@@ -83,3 +83,16 @@ export function samplePeakMemory(root: number, intervalMs = 20): { stop(): Memor
     },
   };
 }
+
+/**
+ * CPU time, in seconds over all CPUs, that the hypervisor has given to other
+ * guests since boot (the steal column of /proc/stat); 0 where the kernel does
+ * not count it. On a shared virtual machine, a round that loses seconds to
+ * steal takes longer whichever server it measures: the bench reports how much
+ * each server's rounds lost, so that a ratio can be read against it.
+ */
+export function stolenCpuSeconds(): number {
+  const cpu = /^cpu\s+(.*)$/m.exec(readFileSync('/proc/stat', 'utf8'));
+  const steal = Number(cpu?.[1]?.split(/\s+/)[7] ?? 0);
+  return steal / 100; // USER_HZ: 100 ticks a second on Linux
+}

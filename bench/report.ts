@@ -1,10 +1,13 @@
 import type { MachineDescription } from './machine.js';
-import type { BenchOptions, ServerName } from './options.js';
+import type { BenchOptions, ServerName, WorkloadId } from './options.js';
 import type { S3Result } from './s3Report.js';
 import type { MetricId } from './workloads.js';
 
 /** Every value measured: metric → server → one value per round. */
 export type Samples = Partial<Record<MetricId, Partial<Record<ServerName, number[]>>>>;
+
+/** CPU seconds stolen by the hypervisor during each round: workload → server → one value per round. */
+export type StolenCpu = Partial<Record<WorkloadId, Partial<Record<ServerName, number[]>>>>;
 
 interface MetricSpec {
   id: MetricId;
@@ -101,6 +104,23 @@ export function markdownTable(results: readonly MetricResult[], options: BenchOp
   return rows.join('\n');
 }
 
+/**
+ * The median CPU seconds stolen during each server's rounds of each workload:
+ * where one server's rounds lost more, its times say more about the host.
+ */
+export function stolenCpuTable(stolen: StolenCpu): string {
+  const servers: ServerName[] = ['openssh', 'rclone', 'sftp-expose'];
+  const rows = ['| CPU stolen by the hypervisor during the rounds (s, median) | OpenSSH | rclone | sftp-expose |', '|---|---:|---:|---:|'];
+  for (const [workload, byServer] of Object.entries(stolen) as [WorkloadId, Partial<Record<ServerName, number[]>>][]) {
+    const medianOf = (server: ServerName) => {
+      const values = byServer[server];
+      return values && values.length > 0 ? median(values) : undefined;
+    };
+    rows.push(`| ${workload} | ${servers.map((server) => cell(medianOf(server))).join(' | ')} |`);
+  }
+  return rows.join('\n');
+}
+
 export interface BenchReport {
   date: string;
   machine: MachineDescription;
@@ -108,6 +128,8 @@ export interface BenchReport {
   servers: string[];
   notes: string[];
   results: MetricResult[];
+  /** CPU seconds the hypervisor stole during each round (see stolenCpuSeconds in procfs.ts). */
+  stolenCpu: StolenCpu;
   /** The S3 workload's results, when it ran. */
   s3?: S3Result;
 }

@@ -10,8 +10,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDataset } from './dataset.js';
 import { describeMachine } from './machine.js';
+import { stolenCpuSeconds } from './procfs.js';
 import { parseOptions, USAGE, type BenchOptions, type ServerName, type WorkloadId } from './options.js';
-import { markdownTable, summarise, type BenchReport, type Samples } from './report.js';
+import { markdownTable, stolenCpuTable, summarise, type BenchReport, type Samples, type StolenCpu } from './report.js';
 import { s3MarkdownTable, summariseS3, type S3Result } from './s3Report.js';
 import { runS3Workload } from './s3Workload.js';
 import { opensshMissing, opensshTmpfsTarget, startOpenSSH } from './servers/openssh.js';
@@ -101,9 +102,11 @@ function roundsOf(workload: Workload, options: BenchOptions): number {
   return SMALL_FILE_WORKLOADS.includes(workload.id) ? options.smallRounds : options.rounds;
 }
 
-async function runRound(workload: Workload, servers: BenchServer[], round: number, ctx: BenchContext, samples: Samples): Promise<void> {
+async function runRound(workload: Workload, servers: BenchServer[], round: number, ctx: BenchContext, samples: Samples, stolen: StolenCpu): Promise<void> {
   for (const server of rotate(servers, round)) {
+    const stolenBefore = stolenCpuSeconds();
     const metrics = await workload.run(ctx, server, round);
+    const stolenDuring = Math.round((stolenCpuSeconds() - stolenBefore) * 100) / 100;
     // Untimed: the next run starts with no dirty data of this one still to be written back (1 GiB after a
     // W2 put), which the kernel would otherwise write while the next server's run is timed.
     spawnSync('sync');
@@ -111,8 +114,9 @@ async function runRound(workload: Workload, servers: BenchServer[], round: numbe
       const byServer = (samples[metric] ??= {});
       (byServer[server.name] ??= []).push(value);
     }
+    ((stolen[workload.id] ??= {})[server.name] ??= []).push(stolenDuring);
     const shown = Object.entries(metrics).map(([metric, value]) => `${metric}=${value < 1000 ? value.toFixed(3) : Math.round(value)}`);
-    progress(`${workload.id} round ${round + 1}/${roundsOf(workload, ctx.options)} ${server.name}: ${shown.join(' ')}`);
+    progress(`${workload.id} round ${round + 1}/${roundsOf(workload, ctx.options)} ${server.name}: ${shown.join(' ')} (CPU stolen: ${stolenDuring.toFixed(2)} s)`);
   }
 }
 
@@ -188,11 +192,12 @@ async function main(): Promise<number> {
     if (main.length > 0) progress(`servers: ${main.map((s) => `${s.name} on port ${s.port} (pid ${s.pid})`).join(', ')}`);
 
     const samples: Samples = {};
+    const stolen: StolenCpu = {};
     for (const workload of workloads) {
       progress(`\n${workload.id}: ${workload.describe(options)}`);
       if (workload.id === 'W8') {
         await withServers(() => startMemoryServers(main, env, w8Dir, toStop), toStop, env.clientKeyPath, async (servers) => {
-          for (let round = 0; round < options.rounds; round++) await runRound(workload, servers, round, ctx, samples);
+          for (let round = 0; round < options.rounds; round++) await runRound(workload, servers, round, ctx, samples, stolen);
         });
       } else if (workload.id === 'IDLE') {
         // Fresh servers each round: a process that has already served transfers has memory to spare, and new sessions would look free.
@@ -201,10 +206,10 @@ async function main(): Promise<number> {
             const servers = await startMainServers(serverNames, env, options, toStop);
             return { servers, owned: servers };
           };
-          await withServers(start, toStop, env.clientKeyPath, (servers) => runRound(workload, servers, round, ctx, samples));
+          await withServers(start, toStop, env.clientKeyPath, (servers) => runRound(workload, servers, round, ctx, samples, stolen));
         }
       } else {
-        for (let round = 0; round < roundsOf(workload, options); round++) await runRound(workload, main, round, ctx, samples);
+        for (let round = 0; round < roundsOf(workload, options); round++) await runRound(workload, main, round, ctx, samples, stolen);
       }
     }
 
@@ -230,9 +235,14 @@ async function main(): Promise<number> {
         ...(s3Result ? ['S3: direct times are the SDK transfer alone (8 MiB parts, 4 in flight, as S3FS); sftp times include a whole sftp session, whose cost without a transfer is its own row'] : []),
       ],
       results,
+      stolenCpu: stolen,
       s3: s3Result,
     };
-    const tables = [results.length > 0 ? markdownTable(results, options) : '', s3Result ? s3MarkdownTable(s3Result) : ''];
+    const tables = [
+      results.length > 0 ? markdownTable(results, options) : '',
+      results.length > 0 ? stolenCpuTable(stolen) : '',
+      s3Result ? s3MarkdownTable(s3Result) : '',
+    ];
     const table = tables.filter(Boolean).join('\n\n');
     process.stdout.write(`\n${table}\n\n`);
     process.stdout.write(`${report.notes.map((n) => `- ${n}`).join('\n')}\n`);
