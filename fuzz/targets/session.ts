@@ -69,7 +69,8 @@ function sentIds(stream: Buffer): number[] {
  *
  * Invariants: every reply is a well-formed packet of a reply type; VERSION
  * comes first and once; every other reply answers a request that was sent, at
- * most once, and all of them when the session ended normally; the session
+ * most once, and all of them when the session ended normally or at a bad
+ * packet length (those before it); the session
  * never holds more handles than its limit, nor the FS more than that plus the
  * CLOSEs in flight; once the session has closed,
  * every file handle the FS gave out was closed or aborted, exactly once.
@@ -118,6 +119,7 @@ export const sessionTarget: FuzzTarget = {
           }
           replies++;
         }
+        if (replyFramer.error) problems.push(`malformed reply stream: ${replyFramer.error.message}`);
       } catch (error) {
         problems.push(`malformed reply: ${(error as Error).message}`);
       }
@@ -143,9 +145,10 @@ export const sessionTarget: FuzzTarget = {
         };
       }), `${fs.stillOpen} file handles to be released after the session closed`);
     }
-    if (reason === 'client closed the channel') {
+    // A bad length ends the session too, but only after the requests before it are answered.
+    if (reason === 'client closed the channel' || reason === 'malformed packet stream') {
       const unanswered = [...pending].filter(([, left]) => left > 0).map(([id]) => id);
-      if (unanswered.length > 0) problems.push(`session ended normally without answering ids ${unanswered.slice(0, 10).join(', ')}`);
+      if (unanswered.length > 0) problems.push(`session ended (${reason}) without answering ids ${unanswered.slice(0, 10).join(', ')}`);
     }
     if (problems.length > 0) throw new Error(`${problems.length} broken invariants (session ended: ${reason}):\n  ${[...new Set(problems)].join('\n  ')}`);
   },

@@ -128,15 +128,12 @@ export class Session extends EventEmitter {
     return this.handles.size;
   }
 
+  /** A bad packet length ends the session, once the requests before it are answered (as OpenSSH's sftp-server does). */
   private receive(chunk: Buffer): void {
-    if (this.closed) return;
-    try {
-      for (const packet of this.framer.push(chunk)) this.backlog.push(packet);
-    } catch (error) {
-      this.logger.warn('malformed packet stream, ending the session', { error: (error as Error).message });
-      this.shutdown('malformed packet stream', { exitStatus: 1 });
-      return;
-    }
+    if (this.closed || this.framer.error) return;
+    for (const packet of this.framer.push(chunk)) this.backlog.push(packet);
+    const broken = this.framer.error as MalformedPacket | undefined; // set by this push, if at all
+    if (broken) this.logger.warn('malformed packet stream, ending the session', { error: broken.message });
     this.pump();
   }
 
@@ -149,6 +146,10 @@ export class Session extends EventEmitter {
       this.dispatch(this.backlog.shift()!, readBytes);
     }
     if (this.closed) return;
+    if (this.framer.error && this.backlog.length === 0 && this.inFlight === 0) {
+      this.shutdown('malformed packet stream', { exitStatus: 1 });
+      return;
+    }
     if (this.inputEnded && this.backlog.length === 0 && this.inFlight === 0) {
       this.shutdown('client closed the channel', { exitStatus: 0 });
       return;

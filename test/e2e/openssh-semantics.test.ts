@@ -45,6 +45,7 @@ class StreamPeer {
         if (reply.type === 'version') this.versionWaiter?.(reply);
         else this.waiting.get(reply.id)?.(reply);
       }
+      if (this.framer.error) throw this.framer.error; // the server sent a bad length: fail the test loudly
     });
   }
 

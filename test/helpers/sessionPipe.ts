@@ -39,6 +39,7 @@ export class SessionPipe {
     this.ended = new Promise((resolve) => this.session.once('close', resolve));
     this.toClient.on('data', (chunk: Buffer) => {
       for (const body of this.framer.push(chunk)) this.deliver(decodeReply(body));
+      if (this.framer.error) throw this.framer.error; // the server sent a bad length: fail the test loudly
     });
   }
 

@@ -202,9 +202,21 @@ describe('SFTP codec', () => {
 
     it('accepts a packet of exactly the limit and rejects length 0 or one byte over', () => {
       assert.equal(feed([packet(Buffer.alloc(1024))], 1024)[0]!.length, 1024);
-      assert.throws(() => feed([u32(0), Buffer.alloc(8)], 1024), MalformedPacket);
-      assert.throws(() => feed([u32(1025)], 1024), MalformedPacket);
-      assert.throws(() => feed([packet(Buffer.from([1])), u32(0xffffffff).subarray(0, 2), u32(0xffffffff).subarray(2)], 1024), MalformedPacket);
+      for (const chunks of [[u32(0), Buffer.alloc(8)], [u32(1025)]]) {
+        const framer = new PacketFramer(1024);
+        assert.deepEqual(chunks.flatMap((chunk) => framer.push(chunk)), []);
+        assert.ok(framer.error instanceof MalformedPacket);
+      }
+    });
+
+    it('returns the packets before a bad length, in the same chunk too, and nothing after it', () => {
+      const framer = new PacketFramer(1024);
+      const bad = u32(0xffffffff);
+      assert.deepEqual(framer.push(Buffer.concat([packet(Buffer.from([1])), packet(Buffer.from([2])), bad.subarray(0, 2)])), [Buffer.from([1]), Buffer.from([2])]);
+      assert.equal(framer.error, undefined, 'half a length is not yet bad');
+      assert.deepEqual(framer.push(Buffer.concat([bad.subarray(2), packet(Buffer.from([3]))])), []);
+      assert.match(framer.error!.message, /bad packet length 4294967295/);
+      assert.deepEqual(framer.push(packet(Buffer.from([4]))), []);
     });
   });
 

@@ -388,6 +388,18 @@ describe('Session', () => {
       assert.equal(pipe.closeCalls, 0);
     });
 
+    it('answers the requests before a bad packet length, in the same chunk too, then ends the session', async () => {
+      const fs = new MemoryFS();
+      const pipe = await startedPipe(fs);
+      const reply = pipe.replyTo(9);
+      const badLength = Buffer.from([0xff, 0xff, 0xff, 0xff]);
+      pipe.sendRaw(Buffer.concat([encodeRequest({ type: PacketType.MKDIR, id: 9, path: '/made', attrs: {} }), badLength, encodeRequest({ type: PacketType.MKDIR, id: 10, path: '/not-made', attrs: {} })]));
+      assert.equal(statusOf(await reply).code, StatusCode.OK);
+      assert.equal(await pipe.ended, 'malformed packet stream');
+      assert.equal((await fs.stat('/made')).type, 'directory');
+      await assert.rejects(fs.stat('/not-made'));
+    });
+
     for (const [label, length] of [['0', 0], ['over 256 KiB', 256 * 1024 + 1]] as const) {
       it(`ends the session on a packet length of ${label}, while another session keeps working`, async () => {
         const fs = new MemoryFS();

@@ -199,18 +199,27 @@ export class PacketWriter {
 export class PacketFramer {
   private chunks: Buffer[] = [];
   private buffered = 0;
+  /** Set at the first bad length: nothing after it can be framed, and later pushes return nothing. */
+  error?: MalformedPacket;
 
   constructor(private readonly maxLength: number) {}
 
-  /** Adds bytes; returns every complete packet body (without the length prefix). */
+  /**
+   * Adds bytes; returns every complete packet body (without the length
+   * prefix), up to a bad length if one comes (see `error`): the packets
+   * before it are whole, and are still due to be answered.
+   */
   push(chunk: Buffer): Buffer[] {
+    if (this.error) return [];
     this.chunks.push(chunk);
     this.buffered += chunk.length;
     const packets: Buffer[] = [];
     while (this.buffered >= 4) {
       const length = this.peekLength();
       if (length === 0 || length > this.maxLength) {
-        throw new MalformedPacket(`bad packet length ${length} (limit ${this.maxLength})`);
+        this.error = new MalformedPacket(`bad packet length ${length} (limit ${this.maxLength})`);
+        this.chunks = [];
+        break;
       }
       if (this.buffered < 4 + length) break;
       packets.push(this.consume(4 + length).subarray(4));
