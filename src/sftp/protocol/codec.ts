@@ -219,6 +219,7 @@ export class PacketFramer {
       if (length === 0 || length > this.maxLength) {
         this.error = new MalformedPacket(`bad packet length ${length} (limit ${this.maxLength})`);
         this.chunks = [];
+        this.buffered = 0;
         break;
       }
       if (this.buffered < 4 + length) break;
