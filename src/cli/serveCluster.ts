@@ -1,6 +1,7 @@
 import cluster from 'node:cluster';
 import { serveWithWorkers, withWorkerPid } from '../cluster/serveWithWorkers.js';
 import { shareAuthFailures } from '../cluster/sharedBans.js';
+import { shareConnectionCounts } from '../cluster/sharedConnectionLimits.js';
 import type { Logger } from '../logger.js';
 import { prepareServerObservability } from '../observability/serverObservability.js';
 import type { Defence } from '../server/defence/Defence.js';
@@ -47,6 +48,9 @@ export async function runCluster(options: ServeOptions, logger: Logger, spec: Cl
     return serveWithWorkers<string[]>(async (keys, peers) => {
       const worker = await spec.listen(workerLogger, keys.map((key) => Buffer.from(key, 'base64')));
       const observability = await startObservability(worker.server, workerLogger);
+      // Bans and connection limits count for the whole cluster: each worker tells the others.
+      const bans = shareAuthFailures(worker.server.defence.banList, peers);
+      const connections = shareConnectionCounts(worker.server.defence.limits, peers);
       return {
         close: async () => {
           await worker.server.close({ drainMs: options.shutdownTimeoutMs });
@@ -54,7 +58,11 @@ export async function runCluster(options: ServeOptions, logger: Logger, spec: Cl
           await worker.afterClose?.();
         },
         reload: worker.reload,
-        onPeerMessage: shareAuthFailures(worker.server.defence.banList, peers),
+        onPeerMessage: (message) => {
+          bans(message);
+          connections.onPeerMessage(message);
+        },
+        onPeerExit: connections.onPeerExit,
       };
     }, { workers: options.workers, shared: [] });
   }

@@ -9,6 +9,8 @@ export interface WorkerServer {
   reload?(): Promise<void>;
   /** A message another worker sent with {@link WorkerPeers.send}. */
   onPeerMessage?(message: unknown): void;
+  /** Another worker exited (its `WorkerPeers.id`): what it had reported is no longer so. */
+  onPeerExit?(peer: number): void;
 }
 
 /**
@@ -18,6 +20,8 @@ export interface WorkerServer {
  * worker that starts later does not get the earlier ones.
  */
 export interface WorkerPeers {
+  /** This worker among its peers (its pid), for messages that say whose they are. */
+  readonly id: number;
   send(message: unknown): void;
 }
 
@@ -51,7 +55,14 @@ interface PeerMessage {
   sftpExposePeer: unknown;
 }
 
+/** From the primary: the worker with this pid has exited. */
+interface PeerExitMessage {
+  sftpExposePeerExited: number;
+}
+
 const isPeerMessage = (message: unknown): message is PeerMessage => typeof message === 'object' && message !== null && 'sftpExposePeer' in message;
+const isPeerExitMessage = (message: unknown): message is PeerExitMessage =>
+  typeof message === 'object' && message !== null && typeof (message as Partial<PeerExitMessage>).sftpExposePeerExited === 'number';
 
 /**
  * Runs a server on several cores with Node's cluster module: the calling
@@ -98,11 +109,15 @@ function runPrimary<Shared>(options: ServeWithWorkersOptions<Shared>): Promise<n
       // Sent when the worker asks: a message that arrives before the worker listens for it is dropped.
       worker.on('message', (message: { sftpExposeWantsShared?: boolean }) => {
         if (message?.sftpExposeWantsShared) worker.send({ sftpExposeShared: options.shared } satisfies SharedMessage<Shared>);
-        if (isPeerMessage(message)) for (const other of living()) if (other !== worker && other.isConnected()) other.send(message);
+        if (isPeerMessage(message)) for (const other of living()) if (other !== worker) tell(other, message);
       });
       return worker;
     };
     const living = () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
+    // A worker may be exiting as it is told: its channel then fails (EPIPE), which must not be an uncaught 'error'.
+    const tell = (worker: Worker, message: PeerMessage | PeerExitMessage) => {
+      if (worker.isConnected()) worker.send(message, () => {});
+    };
     const finishIfDone = () => {
       if (stopping && living().length === 0) {
         clearTimeout(killTimer);
@@ -158,6 +173,7 @@ function runPrimary<Shared>(options: ServeWithWorkersOptions<Shared>): Promise<n
     const onExit = (worker: Worker, code: number | null, signal: string | null) => {
       const started = listening.delete(worker);
       if (stopping) return finishIfDone();
+      for (const other of living()) if (other !== worker) tell(other, { sftpExposePeerExited: worker.process.pid! });
       const how = signal ?? `code ${code}`;
       if (!started) {
         logger.error(`worker ${worker.process.pid} exited (${how}) before it listened: stopping`);
@@ -186,9 +202,10 @@ function runWorker<Shared>(startWorker: (shared: Shared, peers: WorkerPeers) => 
   return new Promise<number>((resolve, reject) => {
     let server: WorkerServer | undefined;
     let stopping = false;
-    const peers: WorkerPeers = { send: (message) => void (process.connected && process.send!({ sftpExposePeer: message } satisfies PeerMessage)) };
+    const peers: WorkerPeers = { id: process.pid, send: (message) => void (process.connected && process.send!({ sftpExposePeer: message } satisfies PeerMessage)) };
     const onPeerMessage = (message: unknown) => {
       if (isPeerMessage(message)) server?.onPeerMessage?.(message.sftpExposePeer);
+      else if (isPeerExitMessage(message)) server?.onPeerExit?.(message.sftpExposePeerExited);
     };
     const stop = () => {
       if (stopping) return;

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connectSSH2, makeClientKey, makeTempDir, requireTool, runCLI, runOpenSSHSftp, startServe, type RunningCLI, type SSH2Connection } from '../cli/cliProcess.js';
 import { attemptLogin } from '../helpers/loginAttempt.js';
+import { connectClient, endClient } from '../helpers/ssh2Client.js';
 import { parentOf } from '../helpers/processes.js';
 import { waitFor } from '../helpers/waitFor.js';
 
@@ -204,6 +205,30 @@ describe('serve --workers', () => {
       // Even the right password, on either worker, is refused now.
       for (let i = 0; i < 2; i++) assert.equal((await attemptLogin(server.port, { username: 'u', password: 'right-password' })).loggedIn, false);
       assert.doesNotMatch(server.stderr(), /user logged in/);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('holds --max-connections-per-ip across the workers, and frees the slot when the connection closes', async () => {
+    const server = await startServe([data, '--workers', '2', '--user', 'u', '--pass', 'pw', '--max-connections-per-ip', '1'], home.path);
+    try {
+      const first = await connectClient(server.port, { username: 'u', password: 'pw' });
+      // The next connections are handed to the workers in turn: each refuses, the one without the first connection too.
+      for (let i = 0; i < 2; i++) assert.equal((await attemptLogin(server.port, { username: 'u', password: 'pw' })).loggedIn, false);
+      const refusedBy = new Set([...server.stderr().matchAll(/\[worker (\d+)\] connection refused/g)].map((match) => match[1]));
+      assert.equal(refusedBy.size, 2, `refused by both workers: ${server.stderr()}`);
+      await endClient(first);
+      // Once every worker has heard of the close, logins on both succeed again (one at a time: the limit is 1).
+      const loggedInBy = new Set<string>();
+      for (let tries = 0; loggedInBy.size < 2 && tries < 50; tries++) {
+        const before = server.stderr().length;
+        if ((await attemptLogin(server.port, { username: 'u', password: 'pw' })).loggedIn) {
+          const worker = /\[worker (\d+)\] user logged in/.exec(server.stderr().slice(before))?.[1];
+          if (worker) loggedInBy.add(worker);
+        } else await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      assert.equal(loggedInBy.size, 2, `logins on both workers after the close: ${server.stderr()}`);
     } finally {
       await server.stop();
     }
