@@ -72,8 +72,8 @@ async function listenMultiUser(options: ServeOptions, logger: Logger, hostKeys: 
 /**
  * `--workers N` with `--config`/`--auth-proxy` (see runCluster): each worker
  * reads the config itself and runs its own MultiUserServer, and reloads it on
- * SIGHUP. Failed logins are counted across the workers (see runCluster); a
- * user's maxSessions holds within one process.
+ * SIGHUP. Failed logins, connections and each user's sessions are counted
+ * across the workers (see runCluster).
  */
 function runMultiUserWorkers(options: ServeOptions, logger: Logger): Promise<number> {
   return runCluster(options, logger, {

@@ -1,17 +1,23 @@
 import cluster from 'node:cluster';
 import { serveWithWorkers, withWorkerPid } from '../cluster/serveWithWorkers.js';
 import { shareAuthFailures } from '../cluster/sharedBans.js';
-import { shareConnectionCounts } from '../cluster/sharedConnectionLimits.js';
+import { shareCounts } from '../cluster/sharedCounts.js';
 import type { Logger } from '../logger.js';
 import { prepareServerObservability } from '../observability/serverObservability.js';
 import type { Defence } from '../server/defence/Defence.js';
+import type { KeyedCounts } from '../server/KeyedCounts.js';
 import type { CloseOptions } from '../ssh/BaseSFTPServer.js';
 import { loadHostKeys } from '../ssh/hostKeys.js';
 import { formatListenAddress, type ServeOptions } from './serveOptions.js';
 
 /** What one worker runs: a server listening on the shared port. */
 export interface ClusterWorker {
-  server: { close(options: CloseOptions): Promise<void>; readonly defence: Defence };
+  server: {
+    close(options: CloseOptions): Promise<void>;
+    readonly defence: Defence;
+    /** Sessions per user, when a limit counts them (MultiUserServer's maxSessions). */
+    readonly sessionCounts?: KeyedCounts;
+  };
   /** After the server has closed (the backend's close). */
   afterClose?(): Promise<void>;
   /** SIGHUP: re-reads users and keys; reports its own failures. */
@@ -48,9 +54,13 @@ export async function runCluster(options: ServeOptions, logger: Logger, spec: Cl
     return serveWithWorkers<string[]>(async (keys, peers) => {
       const worker = await spec.listen(workerLogger, keys.map((key) => Buffer.from(key, 'base64')));
       const observability = await startObservability(worker.server, workerLogger);
-      // Bans and connection limits count for the whole cluster: each worker tells the others.
+      // Bans and limits count for the whole cluster: each worker tells the others.
       const bans = shareAuthFailures(worker.server.defence.banList, peers);
-      const connections = shareConnectionCounts(worker.server.defence.limits, peers);
+      const { limits } = worker.server.defence;
+      const counts = [
+        ...(limits.limited ? [shareCounts('connections', limits.connections, peers)] : []),
+        ...(worker.server.sessionCounts ? [shareCounts('sessions', worker.server.sessionCounts, peers)] : []),
+      ];
       return {
         close: async () => {
           await worker.server.close({ drainMs: options.shutdownTimeoutMs });
@@ -60,9 +70,11 @@ export async function runCluster(options: ServeOptions, logger: Logger, spec: Cl
         reload: worker.reload,
         onPeerMessage: (message) => {
           bans(message);
-          connections.onPeerMessage(message);
+          for (const count of counts) count.onPeerMessage(message);
         },
-        onPeerExit: connections.onPeerExit,
+        onPeerExit: (peer) => {
+          for (const count of counts) count.onPeerExit(peer);
+        },
       };
     }, { workers: options.workers, shared: [] });
   }

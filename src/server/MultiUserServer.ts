@@ -14,6 +14,7 @@ import type { BackendRequest } from './auth/proxyBackend.js';
 import { TotpVerifier } from './auth/totp.js';
 import type { ServerConfig, UserAccount } from './config/loadConfig.js';
 import { userBackendSpecs } from './config/userBackends.js';
+import { KeyedCounts } from './KeyedCounts.js';
 import { SharedBackends, type BackendLease } from './sharedBackends.js';
 
 /** Opens a BACKEND string with its flags (the CLI passes its own, which knows every scheme). */
@@ -63,7 +64,8 @@ export class MultiUserServer extends BaseSFTPServer {
   private config: ServerConfig;
   private readonly backends: SharedBackends;
   private readonly openBackend: BackendOpener;
-  private readonly activeSessions = new Map<string, number>();
+  /** Sessions open per user name (shared across `serve --workers`, see src/cluster/sharedCounts.ts), for `maxSessions`. */
+  readonly sessionCounts = new KeyedCounts();
   private readonly holds = new Map<FS, SessionHold>();
   /** TOTP verifiers by user and secret: kept across reloads so a used code stays used. */
   private totpVerifiers = new Map<string, TotpVerifier>();
@@ -186,7 +188,7 @@ export class MultiUserServer extends BaseSFTPServer {
     const proxyLogin = this.proxyLogins.get(connectionKey(session.username, session.clientAddress, session.clientPort));
     const user = proxyLogin ? undefined : this.config.users.get(session.username);
     if (!user && !proxyLogin) throw new Error(`user ${session.username} is no longer configured`);
-    const count = this.activeSessions.get(session.username) ?? 0;
+    const count = this.sessionCounts.count(session.username);
     if (user?.maxSessions !== undefined && count >= user.maxSessions) {
       this.logger.warn('session refused: maxSessions reached', { username: session.username, maxSessions: user.maxSessions });
       throw new Error(`too many sessions for ${session.username} (at most ${user.maxSessions})`);
@@ -200,7 +202,7 @@ export class MultiUserServer extends BaseSFTPServer {
       throw error;
     }
     fs = this.decorateFS(fs, session, user);
-    this.activeSessions.set(session.username, count + 1);
+    this.sessionCounts.add(session.username);
     this.holds.set(fs, { username: session.username, leases });
     return fs;
   }
@@ -219,9 +221,7 @@ export class MultiUserServer extends BaseSFTPServer {
     if (!hold) return;
     this.holds.delete(fs);
     for (const lease of hold.leases) lease.release();
-    const count = (this.activeSessions.get(hold.username) ?? 1) - 1;
-    if (count > 0) this.activeSessions.set(hold.username, count);
-    else this.activeSessions.delete(hold.username);
+    this.sessionCounts.remove(hold.username);
   }
 
   /** Home and mounts composed, then the user's permissions and read-only flag. */

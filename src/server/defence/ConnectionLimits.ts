@@ -1,3 +1,4 @@
+import { KeyedCounts } from '../KeyedCounts.js';
 import { normalizeAddress } from './addressList.js';
 
 /** Limits on connections and on what one connection may do (0 turns one off). */
@@ -22,26 +23,18 @@ export const defaultConnectionLimits: ConnectionLimitOptions = {
   idleTimeoutMs: 0,
 };
 
-/** Connections open at a peer (another worker of `serve --workers`), in total and per address. */
-interface PeerCounts {
-  total: number;
-  perAddress: Map<string, number>;
-}
-
 /**
  * Counts open connections, in total and per source address, and says whether
  * one more may open. A slot taken with `open` must be given back with `close`.
  *
  * Under `serve --workers` each worker also counts the connections its peers
- * report (`peerOpened`/`peerClosed`, see src/cluster/sharedConnectionLimits.ts),
- * so that a limit holds for the whole server, not per worker.
+ * report (`connections`, shared by src/cluster/sharedCounts.ts), so that a
+ * limit holds for the whole server, not per worker.
  */
 export class ConnectionLimits {
   readonly options: ConnectionLimitOptions;
-  private total = 0;
-  private readonly perAddress = new Map<string, number>();
-  private readonly peers = new Map<number, PeerCounts>();
-  private readonly listeners: Array<(address: string, opened: boolean) => void> = [];
+  /** Open connections per normalized source address. */
+  readonly connections = new KeyedCounts();
 
   constructor(options: Partial<ConnectionLimitOptions> = {}) {
     // Only our own keys: `options` may be a larger object (DefenceOptions) that carries these.
@@ -61,63 +54,21 @@ export class ConnectionLimits {
 
   /** Connections open now, here and at the peers (from `address`, when given). */
   count(address?: string): number {
-    const key = address === undefined ? undefined : normalizeAddress(address);
-    let count = key === undefined ? this.total : (this.perAddress.get(key) ?? 0);
-    for (const peer of this.peers.values()) count += key === undefined ? peer.total : (peer.perAddress.get(key) ?? 0);
-    return count;
+    return this.connections.count(address === undefined ? undefined : normalizeAddress(address));
   }
 
   /** Takes a slot for a connection from `address`; returns why not when a limit is reached. */
   open(address: string): string | undefined {
     const key = normalizeAddress(address);
     const { maxConnections, maxConnectionsPerIP } = this.options;
-    if (maxConnections > 0 && this.count() >= maxConnections) return `too many connections (max ${maxConnections})`;
-    if (maxConnectionsPerIP > 0 && this.count(key) >= maxConnectionsPerIP) return `too many connections from ${key} (max ${maxConnectionsPerIP})`;
-    this.total++;
-    this.perAddress.set(key, (this.perAddress.get(key) ?? 0) + 1);
-    for (const listener of this.listeners) listener(key, true);
+    if (maxConnections > 0 && this.connections.count() >= maxConnections) return `too many connections (max ${maxConnections})`;
+    if (maxConnectionsPerIP > 0 && this.connections.count(key) >= maxConnectionsPerIP) return `too many connections from ${key} (max ${maxConnectionsPerIP})`;
+    this.connections.add(key);
     return undefined;
   }
 
   /** Gives back a slot `open` granted. */
   close(address: string): void {
-    const key = normalizeAddress(address);
-    if (!takeOne(this.perAddress, key)) return;
-    this.total--;
-    for (const listener of this.listeners) listener(key, false);
+    this.connections.remove(normalizeAddress(address));
   }
-
-  /** Calls `listener` after each slot taken or given back here (not for the peers'). */
-  onChange(listener: (address: string, opened: boolean) => void): void {
-    this.listeners.push(listener);
-  }
-
-  /** A peer took a slot. */
-  peerOpened(peer: number, address: string): void {
-    let counts = this.peers.get(peer);
-    if (!counts) this.peers.set(peer, (counts = { total: 0, perAddress: new Map() }));
-    const key = normalizeAddress(address);
-    counts.total++;
-    counts.perAddress.set(key, (counts.perAddress.get(key) ?? 0) + 1);
-  }
-
-  /** A peer gave a slot back. */
-  peerClosed(peer: number, address: string): void {
-    const counts = this.peers.get(peer);
-    if (counts && takeOne(counts.perAddress, normalizeAddress(address))) counts.total--;
-  }
-
-  /** A peer is gone (its process exited): its connections went with it. */
-  forgetPeer(peer: number): void {
-    this.peers.delete(peer);
-  }
-}
-
-/** Takes one from `key`'s count (deleting it at zero); false when there was none. */
-function takeOne(counts: Map<string, number>, key: string): boolean {
-  const count = counts.get(key) ?? 0;
-  if (count <= 0) return false;
-  if (count === 1) counts.delete(key);
-  else counts.set(key, count - 1);
-  return true;
 }
