@@ -14,8 +14,9 @@ export interface WorkerServer {
 }
 
 /**
- * How a worker tells the other workers something (a failed login, so that
- * bans count across workers): through the primary, which passes each message
+ * How a worker tells the other workers something (a failed login, a
+ * connection or session opened or closed: so that bans and limits count
+ * across workers): through the primary, which passes each message
  * on to every other worker that is running. Messages must survive JSON; a
  * worker that starts later does not get the earlier ones.
  */
