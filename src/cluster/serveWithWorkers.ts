@@ -18,7 +18,8 @@ export interface WorkerServer {
  * connection or session opened or closed: so that bans and limits count
  * across workers): through the primary, which passes each message
  * on to every other worker that is running. Messages must survive JSON; a
- * worker that starts later does not get the earlier ones.
+ * worker that starts later does not get the earlier ones (it can ask its
+ * peers for what it needs, as src/cluster/sharedCounts.ts does).
  */
 export interface WorkerPeers {
   /** This worker among its peers (its pid), for messages that say whose they are. */
@@ -204,9 +205,16 @@ function runWorker<Shared>(startWorker: (shared: Shared, peers: WorkerPeers) => 
     let server: WorkerServer | undefined;
     let stopping = false;
     const peers: WorkerPeers = { id: process.pid, send: (message) => void (process.connected && process.send!({ sftpExposePeer: message } satisfies PeerMessage)) };
+    /** Peers' news that arrives while this worker's server starts (answers to what it asked as it started): given to it once it has. */
+    const early: Array<PeerMessage | PeerExitMessage> = [];
+    const deliver = (to: WorkerServer, message: PeerMessage | PeerExitMessage) => {
+      if (isPeerMessage(message)) to.onPeerMessage?.(message.sftpExposePeer);
+      else to.onPeerExit?.(message.sftpExposePeerExited);
+    };
     const onPeerMessage = (message: unknown) => {
-      if (isPeerMessage(message)) server?.onPeerMessage?.(message.sftpExposePeer);
-      else if (isPeerExitMessage(message)) server?.onPeerExit?.(message.sftpExposePeerExited);
+      if (!isPeerMessage(message) && !isPeerExitMessage(message)) return;
+      if (server) deliver(server, message);
+      else early.push(message);
     };
     const stop = () => {
       if (stopping) return;
@@ -229,6 +237,7 @@ function runWorker<Shared>(startWorker: (shared: Shared, peers: WorkerPeers) => 
       if (stopping) return;
       startWorker(message.sftpExposeShared, peers).then((started) => {
         server = started;
+        for (const news of early.splice(0)) deliver(started, news);
         if (stopping) started.close().then(() => resolve(0), reject);
       }, reject);
     };

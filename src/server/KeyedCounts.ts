@@ -54,6 +54,22 @@ export class KeyedCounts {
     if (tally) decrement(tally, key);
   }
 
+  /** This process's own counts, per key, for a peer that starts after them. */
+  snapshot(): Record<string, number> {
+    return Object.fromEntries(this.own.byKey);
+  }
+
+  /** A peer's counts as a whole (its snapshot): they replace what was known of it. */
+  peerSnapshot(peer: number, byKey: Record<string, number>): void {
+    const tally = newTally();
+    for (const [key, count] of Object.entries(byKey)) {
+      if (!Number.isInteger(count) || count <= 0) continue;
+      tally.byKey.set(key, count);
+      tally.total += count;
+    }
+    this.peers.set(peer, tally);
+  }
+
   /** A peer is gone (its process exited): what it had open went with it. */
   forgetPeer(peer: number): void {
     this.peers.delete(peer);

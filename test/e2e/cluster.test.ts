@@ -186,6 +186,31 @@ describe('serve --workers', () => {
     }
   });
 
+  it('a crashed worker\'s replacement learns the connections the others hold, and refuses past --max-connections-per-ip', async () => {
+    const server = await startServe([data, '--workers', '2', '--user', 'u', '--pass', 'pw', '--max-connections-per-ip', '1'], home.path);
+    const refusers = () => new Set([...server.stderr().matchAll(/\[worker (\d+)\] connection refused/g)].map((match) => Number(match[1])));
+    try {
+      const held = await connectClient(server.port, { username: 'u', password: 'pw' });
+      await waitFor(() => loginPids(server.stderr()).length === 1, 'the held login logged');
+      const holder = loginPids(server.stderr())[0]!;
+      // The next connection goes to the other worker, which refuses it: that is the one to crash.
+      assert.equal((await attemptLogin(server.port, { username: 'u', password: 'pw' })).loggedIn, false);
+      await waitFor(() => refusers().size === 1, 'the refusal logged');
+      const victim = [...refusers()][0]!;
+      assert.notEqual(victim, holder);
+      process.kill(victim, 'SIGKILL');
+      const replaced = new RegExp(`worker ${victim} exited \\(SIGKILL\\): replaced by worker (\\d+)`);
+      await waitFor(() => replaced.test(server.stderr()), 'the replacement to be logged', 20_000);
+      const replacement = Number(replaced.exec(server.stderr())![1]);
+      await waitFor(() => server.stderr().includes(`worker ${replacement} listening`), 'the replacement to listen', 20_000);
+      for (let i = 0; i < 2; i++) assert.equal((await attemptLogin(server.port, { username: 'u', password: 'pw' })).loggedIn, false);
+      await waitFor(() => refusers().has(replacement), 'the replacement to refuse too');
+      await endClient(held);
+    } finally {
+      await server.stop();
+    }
+  });
+
   it('holds a user\'s maxSessions across the workers', async () => {
     const configFile = join(home.path, 'max-sessions.yaml');
     const keyLine = readFileSync(`${identity}.pub`, 'utf8').trim();

@@ -74,6 +74,32 @@ describe('shareCounts', () => {
     assert.equal(a!.open('10.0.0.1'), undefined);
   });
 
+  it('gives a worker that starts later the counts the others have', async () => {
+    const peersOf: Record<number, CountSharing> = {};
+    /** A worker on a relay that delivers each message, as IPC does, after the sender's turn, to every other worker started by then. */
+    const start = (id: number) => {
+      const counts = new KeyedCounts();
+      const relay = (message: unknown) => Object.entries(peersOf).forEach(([other, share]) => Number(other) !== id && share.onPeerMessage(message));
+      const peers: WorkerPeers = { id, send: (message) => setImmediate(relay, message) };
+      peersOf[id] = shareCounts('connections', counts, peers);
+      return counts;
+    };
+    const delivered = () => new Promise((resolve) => setTimeout(resolve, 10));
+    const first = start(1);
+    first.add('10.0.0.1');
+    first.add('10.0.0.1');
+    first.add('10.0.0.2');
+    await delivered();
+    const second = start(2);
+    await delivered();
+    assert.equal(second.count('10.0.0.1'), 2, 'the snapshot the first sent when the second asked');
+    assert.equal(second.count(), 3);
+    first.remove('10.0.0.1');
+    await delivered();
+    assert.equal(second.count('10.0.0.1'), 1, 'and the changes after it');
+    assert.equal(first.count(), 2, 'the second had nothing to tell the first');
+  });
+
   it('keeps each kind of count to itself', () => {
     const { limits: [a], sessions: [, theirSessions] } = twoWorkers();
     a!.open('amy');
