@@ -53,14 +53,15 @@ export async function runCluster(options: ServeOptions, logger: Logger, spec: Cl
     const startObservability = await prepareServerObservability({ accessLog: options.accessLog });
     return serveWithWorkers<string[]>(async (keys, peers) => {
       const worker = await spec.listen(workerLogger, keys.map((key) => Buffer.from(key, 'base64')));
-      const observability = await startObservability(worker.server, workerLogger);
-      // Bans and limits count for the whole cluster: each worker tells the others.
+      // Bans and limits count for the whole cluster: each worker tells the others, and asks them
+      // as it starts (their answers can trail its first connections by a few milliseconds).
       const bans = shareAuthFailures(worker.server.defence.banList, peers);
       const { limits } = worker.server.defence;
       const counts = [
         ...(limits.limited ? [shareCounts('connections', limits.connections, peers)] : []),
         ...(worker.server.sessionCounts ? [shareCounts('sessions', worker.server.sessionCounts, peers)] : []),
       ];
+      const observability = await startObservability(worker.server, workerLogger);
       return {
         close: async () => {
           await worker.server.close({ drainMs: options.shutdownTimeoutMs });

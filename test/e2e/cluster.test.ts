@@ -203,8 +203,9 @@ describe('serve --workers', () => {
       await waitFor(() => replaced.test(server.stderr()), 'the replacement to be logged', 20_000);
       const replacement = Number(replaced.exec(server.stderr())![1]);
       await waitFor(() => server.stderr().includes(`worker ${replacement} listening`), 'the replacement to listen', 20_000);
-      for (let i = 0; i < 2; i++) assert.equal((await attemptLogin(server.port, { username: 'u', password: 'pw' })).loggedIn, false);
-      await waitFor(() => refusers().has(replacement), 'the replacement to refuse too');
+      // It asks as it starts, and the answer can trail its first connections by a few milliseconds.
+      for (let tries = 0; !refusers().has(replacement) && tries < 20; tries++) await attemptLogin(server.port, { username: 'u', password: 'pw' });
+      assert.ok(refusers().has(replacement), `the replacement refuses too: ${server.stderr()}`);
       await endClient(held);
     } finally {
       await server.stop();
@@ -286,6 +287,26 @@ describe('serve --workers', () => {
         } else await new Promise((resolve) => setTimeout(resolve, 100));
       }
       assert.equal(loggedInBy.size, 2, `logins on both workers after the close: ${server.stderr()}`);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('a crashed worker\'s replacement takes on the bans in force', async () => {
+    const server = await startServe([data, '--workers', '2', '--user', 'u', '--pass', 'right-password', '--ban-after', '1', '--ban-exempt', 'none'], home.path);
+    try {
+      assert.equal((await attemptLogin(server.port, { username: 'u', password: 'wrong' })).loggedIn, false);
+      await waitFor(() => server.stderr().match(/address banned/g)?.length === 2, 'both workers banned the address');
+      const victim = Number(/\[worker (\d+)\] address banned/.exec(server.stderr())![1]);
+      process.kill(victim, 'SIGKILL');
+      const replaced = new RegExp(`worker ${victim} exited \\(SIGKILL\\): replaced by worker (\\d+)`);
+      await waitFor(() => replaced.test(server.stderr()), 'the replacement to be logged', 20_000);
+      const replacement = replaced.exec(server.stderr())![1];
+      await waitFor(() => server.stderr().includes(`worker ${replacement} listening`), 'the replacement to listen', 20_000);
+      // It asks as it starts, and the answer can trail its first connections by a few milliseconds.
+      const refused = () => server.stderr().includes(`[worker ${replacement}] connection refused`);
+      for (let tries = 0; !refused() && tries < 20; tries++) await attemptLogin(server.port, { username: 'u', password: 'right-password' });
+      assert.ok(refused(), `the replacement refuses the banned address: ${server.stderr()}`);
     } finally {
       await server.stop();
     }

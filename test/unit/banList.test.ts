@@ -90,6 +90,34 @@ describe('BanList', () => {
     assert.deepEqual(passedOn, ['192.0.2.7'], 'only the failure seen here, normalized');
   });
 
+  it('a starting worker takes on the bans in force elsewhere, for the time they have left, without announcing them', async () => {
+    const { shareAuthFailures } = await import('../../src/cluster/sharedBans.js');
+    const clock = new ManualClock();
+    const handlers = new Map<number, (message: unknown) => void>();
+    /** A worker's ban list on a relay that delivers each message, as IPC does, after the sender's turn, to every other worker started by then. */
+    const start = (id: number) => {
+      const list = new BanList({ maxFailures: 1, exempt: [], banMs: 10 * MINUTE }, clock);
+      const relay = (message: unknown) => handlers.forEach((handle, other) => other !== id && handle(message));
+      handlers.set(id, shareAuthFailures(list, { id, send: (message) => setImmediate(relay, message) }));
+      return list;
+    };
+    const delivered = () => new Promise((resolve) => setTimeout(resolve, 10));
+    const first = start(1);
+    first.recordFailure('192.0.2.7');
+    await delivered(); // its news of the failure reaches no one: no other worker yet
+    clock.advance(4 * MINUTE);
+    const second = start(2);
+    const announced: string[] = [];
+    second.onBan((ban) => announced.push(ban.address));
+    await delivered();
+    assert.equal(second.isBanned('192.0.2.7'), true, 'banned on the new worker too');
+    assert.deepEqual(announced, [], 'an adopted ban is not a new one');
+    clock.advance(6 * MINUTE - 1);
+    assert.equal(second.isBanned('192.0.2.7'), true);
+    clock.advance(1);
+    assert.equal(second.isBanned('192.0.2.7'), false, 'for the six minutes it had left');
+  });
+
   it('forgive lifts a ban at once', () => {
     const bans = new BanList({ maxFailures: 1, exempt: [] }, new ManualClock());
     bans.recordFailure('10.9.9.9');

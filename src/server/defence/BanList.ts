@@ -92,6 +92,24 @@ export class BanList {
     return ban;
   }
 
+  /** The bans in force, each with the time it has left: what another process of the same server takes on with adoptBan. */
+  bansInForce(): Array<{ address: string; remainingMs: number }> {
+    const now = this.clock.now();
+    return this.activeBans().map((ban) => ({ address: ban.address, remainingMs: ban.until - now }));
+  }
+
+  /**
+   * Takes on a ban another process of the same server imposed, ending
+   * `remainingMs` from now (see src/cluster/sharedBans.ts): refused from then
+   * on, without a new ban being announced.
+   */
+  adoptBan(address: string, remainingMs: number): void {
+    if (!(remainingMs > 0)) return;
+    const key = normalizeAddress(address);
+    const until = this.clock.now() + remainingMs;
+    if ((this.bans.get(key) ?? 0) < until) this.bans.set(key, until);
+  }
+
   /** Forgets an address's failures (a success does not earn credit: only explicit forgiveness does). */
   forgive(address: string): void {
     const key = normalizeAddress(address);
