@@ -26,6 +26,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { serveWithWorkers } from '../dist/cluster/serveWithWorkers.js';
 import { createStderrLogger } from '../dist/logger.js';
+import { channelNames, type SyncCallsEvent } from '../dist/observability/events.js';
 import { LocalFS, MemoryFS, parseAuthorizedKeys, type FS } from '../dist/core.js';
 import { BenchSFTPServer } from './benchServer.js';
 
@@ -43,8 +44,8 @@ const { values } = parseArgs({
 
 // Synchronous fs calls turned off mid-run change what a round measures (each metadata call a
 // threadpool round trip): bench/servers/sftpExpose.ts passes these lines on to the bench's output.
-diagnostics_channel.subscribe('sftp-expose:sync-calls', (message) => {
-  const { calls, enabled } = message as { calls: string; enabled: boolean };
+diagnostics_channel.subscribe(channelNames.syncCalls, (message) => {
+  const { calls, enabled } = message as SyncCallsEvent;
   process.stderr.write(`sftp-expose: synchronous ${calls} calls ${enabled ? 'back on' : 'off'}\n`);
 });
 

@@ -20,6 +20,21 @@ function loginPids(stderr: string): number[] {
   return [...stderr.matchAll(/\[worker (\d+)\] user logged in/g)].map((match) => Number(match[1]));
 }
 
+/** Pids of the workers that logged a refused connection. */
+function refusingPids(stderr: string): Set<number> {
+  return new Set([...stderr.matchAll(/\[worker (\d+)\] connection refused/g)].map((match) => Number(match[1])));
+}
+
+/** Kills worker `victim` and resolves with the pid of the worker the primary starts in its place, once that listens. */
+async function killAndAwaitReplacement(server: RunningCLI, victim: number): Promise<number> {
+  process.kill(victim, 'SIGKILL');
+  const replaced = new RegExp(`worker ${victim} exited \\(SIGKILL\\): replaced by worker (\\d+)`);
+  await waitFor(() => replaced.test(server.stderr()), 'the replacement to be logged', 20_000);
+  const replacement = Number(replaced.exec(server.stderr())![1]);
+  await waitFor(() => server.stderr().includes(`worker ${replacement} listening`), 'the replacement to listen', 20_000);
+  return replacement;
+}
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -106,17 +121,14 @@ describe('serve --workers', () => {
       connection.end();
       await waitFor(() => loginPids(server.stderr()).length === 1, 'a login logged');
       const victim = loginPids(server.stderr())[0]!;
-      process.kill(victim, 'SIGKILL');
-      const replaced = new RegExp(`worker ${victim} exited \\(SIGKILL\\): replaced by worker (\\d+)`);
-      await waitFor(() => replaced.test(server.stderr()), 'the replacement to be logged', 20_000);
-      const replacement = replaced.exec(server.stderr())![1];
-      await waitFor(() => server.stderr().includes(`worker ${replacement} listening`), 'the replacement to listen', 20_000);
+      const replacement = await killAndAwaitReplacement(server, victim);
       // Enough new logins that both live workers get one; none can land on the dead one.
       for (let i = 0; i < 4; i++) (await connectSSH2({ port: server.port, username: 'u', privateKey: privateKey() })).end();
       await waitFor(() => loginPids(server.stderr()).length === 5, 'four more logins logged');
       const later = new Set(loginPids(server.stderr()).slice(1));
       assert.equal(later.size, 2);
       assert.ok(!later.has(victim));
+      assert.ok(later.has(replacement), 'the replacement serves');
     } finally {
       const exited = await server.stop();
       assert.equal(exited.code, 0, exited.stderr);
@@ -188,7 +200,7 @@ describe('serve --workers', () => {
 
   it('a crashed worker\'s replacement learns the connections the others hold, and refuses past --max-connections-per-ip', async () => {
     const server = await startServe([data, '--workers', '2', '--user', 'u', '--pass', 'pw', '--max-connections-per-ip', '1'], home.path);
-    const refusers = () => new Set([...server.stderr().matchAll(/\[worker (\d+)\] connection refused/g)].map((match) => Number(match[1])));
+    const refusers = () => refusingPids(server.stderr());
     try {
       const held = await connectClient(server.port, { username: 'u', password: 'pw' });
       await waitFor(() => loginPids(server.stderr()).length === 1, 'the held login logged');
@@ -198,11 +210,7 @@ describe('serve --workers', () => {
       await waitFor(() => refusers().size === 1, 'the refusal logged');
       const victim = [...refusers()][0]!;
       assert.notEqual(victim, holder);
-      process.kill(victim, 'SIGKILL');
-      const replaced = new RegExp(`worker ${victim} exited \\(SIGKILL\\): replaced by worker (\\d+)`);
-      await waitFor(() => replaced.test(server.stderr()), 'the replacement to be logged', 20_000);
-      const replacement = Number(replaced.exec(server.stderr())![1]);
-      await waitFor(() => server.stderr().includes(`worker ${replacement} listening`), 'the replacement to listen', 20_000);
+      const replacement = await killAndAwaitReplacement(server, victim);
       // It asks as it starts, and the answer can trail its first connections by a few milliseconds.
       for (let tries = 0; !refusers().has(replacement) && tries < 20; tries++) await attemptLogin(server.port, { username: 'u', password: 'pw' });
       assert.ok(refusers().has(replacement), `the replacement refuses too: ${server.stderr()}`);
@@ -274,8 +282,7 @@ describe('serve --workers', () => {
       const first = await connectClient(server.port, { username: 'u', password: 'pw' });
       // The next connections are handed to the workers in turn: each refuses, the one without the first connection too.
       for (let i = 0; i < 2; i++) assert.equal((await attemptLogin(server.port, { username: 'u', password: 'pw' })).loggedIn, false);
-      const refusedBy = () => new Set([...server.stderr().matchAll(/\[worker (\d+)\] connection refused/g)].map((match) => match[1]));
-      await waitFor(() => refusedBy().size === 2, 'both workers to log their refusal'); // the log can trail the closed socket
+      await waitFor(() => refusingPids(server.stderr()).size === 2, 'both workers to log their refusal'); // the log can trail the closed socket
       await endClient(first);
       // Once every worker has heard of the close, logins on both succeed again (one at a time: the limit is 1).
       const loggedInBy = new Set<string>();
@@ -298,13 +305,9 @@ describe('serve --workers', () => {
       assert.equal((await attemptLogin(server.port, { username: 'u', password: 'wrong' })).loggedIn, false);
       await waitFor(() => server.stderr().match(/address banned/g)?.length === 2, 'both workers banned the address');
       const victim = Number(/\[worker (\d+)\] address banned/.exec(server.stderr())![1]);
-      process.kill(victim, 'SIGKILL');
-      const replaced = new RegExp(`worker ${victim} exited \\(SIGKILL\\): replaced by worker (\\d+)`);
-      await waitFor(() => replaced.test(server.stderr()), 'the replacement to be logged', 20_000);
-      const replacement = replaced.exec(server.stderr())![1];
-      await waitFor(() => server.stderr().includes(`worker ${replacement} listening`), 'the replacement to listen', 20_000);
+      const replacement = await killAndAwaitReplacement(server, victim);
       // It asks as it starts, and the answer can trail its first connections by a few milliseconds.
-      const refused = () => server.stderr().includes(`[worker ${replacement}] connection refused`);
+      const refused = () => refusingPids(server.stderr()).has(replacement);
       for (let tries = 0; !refused() && tries < 20; tries++) await attemptLogin(server.port, { username: 'u', password: 'right-password' });
       assert.ok(refused(), `the replacement refuses the banned address: ${server.stderr()}`);
     } finally {
