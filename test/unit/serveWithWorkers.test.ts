@@ -19,7 +19,7 @@ describe('serveWithWorkers', () => {
     child.stderr.setEncoding('utf8').on('data', (text: string) => (output += text));
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     try {
-      const deadline = Date.now() + 20_000;
+      const deadline = Date.now() + 40_000;
       while (!/the slow worker got an answer/.test(output) && Date.now() < deadline && child.exitCode === null) {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
