@@ -14,6 +14,8 @@ export interface BenchOptions {
   rounds: number;
   /** Rounds of the small-file workloads (W3, W4, W5), whose single runs swing most. */
   smallRounds: number;
+  /** Untimed rounds of each small-file workload before its measured ones (reported apart, not in the medians). */
+  warmUpRounds: number;
   /** W1/W2/W8/S3 file size. */
   size: number;
   /** W3/W4: number of small files and the size of each. */
@@ -47,6 +49,9 @@ export const USAGE = `npm run bench -- [flags]
   --small-rounds N       rounds of W3, W4 and W5, the small-file workloads, whose
                          single runs swing most (default: 7, or --rounds if more;
                          quick: --rounds)
+  --warm-up-rounds N     untimed rounds of W3, W4 and W5 on every server before
+                         the measured ones; reported apart, not in the medians
+                         (default 1, quick 0)
   --size S               W1/W2/W8/S3 file size, e.g. 1G, 256M (default 1G, quick 64M)
   --files N              W3/W4 file count (default 2000, quick 200)
   --file-size S          W3/W4 file size (default 4K)
@@ -91,6 +96,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       quick: { type: 'boolean', default: false },
       rounds: { type: 'string', default: '3' },
       'small-rounds': { type: 'string' },
+      'warm-up-rounds': { type: 'string' },
       size: { type: 'string' },
       files: { type: 'string' },
       'file-size': { type: 'string' },
@@ -115,6 +121,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     quick: values.quick,
     rounds,
     smallRounds: values['small-rounds'] !== undefined ? parseCount('small-rounds', values['small-rounds']) : values.quick ? rounds : Math.max(rounds, 7),
+    warmUpRounds: values['warm-up-rounds'] !== undefined ? parseCount('warm-up-rounds', values['warm-up-rounds'], 0) : values.quick ? 0 : 1,
     size: parseSize(values.size ?? preset.size),
     files: parseCount('files', values.files ?? preset.files),
     fileSize: parseSize(values['file-size'] ?? preset.fileSize),

@@ -121,6 +121,24 @@ export function stolenCpuTable(stolen: StolenCpu): string {
   return rows.join('\n');
 }
 
+/**
+ * The warm-up rounds, each server's time with the CPU stolen during it in
+ * brackets: kept out of the medians, shown so that a first round's cost
+ * stays visible.
+ */
+export function warmUpTable(results: readonly MetricResult[], stolen: StolenCpu): string {
+  const servers: ServerName[] = ['openssh', 'rclone', 'sftp-expose'];
+  const rows = ['| warm-up rounds (s, not in the medians; CPU stolen in brackets) | OpenSSH | rclone | sftp-expose |', '|---|---|---|---|'];
+  for (const r of results) {
+    const shown = (server: ServerName) => {
+      const steals = stolen[r.id as WorkloadId]?.[server] ?? [];
+      return r.rounds[server]?.map((value, i) => `${cell(value)} (${cell(steals[i], 1)})`).join(' / ') ?? 'n/a';
+    };
+    rows.push(`| ${r.label} | ${servers.map(shown).join(' | ')} |`);
+  }
+  return rows.join('\n');
+}
+
 export interface BenchReport {
   date: string;
   machine: MachineDescription;
@@ -130,6 +148,8 @@ export interface BenchReport {
   results: MetricResult[];
   /** CPU seconds the hypervisor stole during each round (see stolenCpuSeconds in procfs.ts). */
   stolenCpu: StolenCpu;
+  /** The untimed warm-up rounds of the small-file workloads (--warm-up-rounds), kept out of `results`. */
+  warmUp: { results: MetricResult[]; stolenCpu: StolenCpu };
   /** The S3 workload's results, when it ran. */
   s3?: S3Result;
 }

@@ -12,7 +12,7 @@ import { createDataset } from './dataset.js';
 import { describeMachine } from './machine.js';
 import { stolenCpuSeconds } from './procfs.js';
 import { parseOptions, USAGE, type BenchOptions, type ServerName, type WorkloadId } from './options.js';
-import { markdownTable, stolenCpuTable, summarise, type BenchReport, type Samples, type StolenCpu } from './report.js';
+import { markdownTable, stolenCpuTable, summarise, warmUpTable, type BenchReport, type Samples, type StolenCpu } from './report.js';
 import { s3MarkdownTable, summariseS3, type S3Result } from './s3Report.js';
 import { runS3Workload } from './s3Workload.js';
 import { opensshMissing, opensshTmpfsTarget, startOpenSSH } from './servers/openssh.js';
@@ -95,14 +95,24 @@ async function startMemoryServers(main: BenchServer[], env: BenchEnvironment, sh
   return { servers, owned };
 }
 
-/** The small-file workloads: a run takes seconds and swings by a third, so they get more rounds (--small-rounds). */
+/**
+ * The small-file workloads: a run takes seconds and swings by a third, so
+ * they get more rounds (--small-rounds), after untimed warm-up rounds
+ * (--warm-up-rounds): sftp-expose is one long-lived process whose JIT
+ * compiles each workload's own request paths during its first few thousand
+ * requests, which OpenSSH (a fresh C process per session) never pays; what a
+ * server that has been up a while does is what the medians are for. The
+ * warm-up rounds are reported apart.
+ */
 const SMALL_FILE_WORKLOADS: readonly WorkloadId[] = ['W3', 'W4', 'W5'];
 
-function roundsOf(workload: Workload, options: BenchOptions): number {
-  return SMALL_FILE_WORKLOADS.includes(workload.id) ? options.smallRounds : options.rounds;
+/** What a round's values are recorded into: the measured rounds' or the warm-up rounds' (reported apart). */
+interface RoundRecord {
+  samples: Samples;
+  stolen: StolenCpu;
 }
 
-async function runRound(workload: Workload, servers: BenchServer[], round: number, ctx: BenchContext, samples: Samples, stolen: StolenCpu): Promise<void> {
+async function runRound(workload: Workload, servers: BenchServer[], round: number, ctx: BenchContext, record: RoundRecord, label: string): Promise<void> {
   for (const server of rotate(servers, round)) {
     const stolenBefore = stolenCpuSeconds();
     const metrics = await workload.run(ctx, server, round);
@@ -111,12 +121,12 @@ async function runRound(workload: Workload, servers: BenchServer[], round: numbe
     // W2 put), which the kernel would otherwise write while the next server's run is timed.
     spawnSync('sync');
     for (const [metric, value] of Object.entries(metrics) as [keyof Samples, number][]) {
-      const byServer = (samples[metric] ??= {});
+      const byServer = (record.samples[metric] ??= {});
       (byServer[server.name] ??= []).push(value);
     }
-    ((stolen[workload.id] ??= {})[server.name] ??= []).push(stolenDuring);
+    ((record.stolen[workload.id] ??= {})[server.name] ??= []).push(stolenDuring);
     const shown = Object.entries(metrics).map(([metric, value]) => `${metric}=${value < 1000 ? value.toFixed(3) : Math.round(value)}`);
-    progress(`${workload.id} round ${round + 1}/${roundsOf(workload, ctx.options)} ${server.name}: ${shown.join(' ')} (CPU stolen: ${stolenDuring.toFixed(2)} s)`);
+    progress(`${workload.id} ${label} ${server.name}: ${shown.join(' ')} (CPU stolen: ${stolenDuring.toFixed(2)} s)`);
   }
 }
 
@@ -191,14 +201,15 @@ async function main(): Promise<number> {
     for (const server of main) await runSftp(server, env.clientKeyPath, ['ls']);
     if (main.length > 0) progress(`servers: ${main.map((s) => `${s.name} on port ${s.port} (pid ${s.pid})`).join(', ')}`);
 
-    const samples: Samples = {};
-    const stolen: StolenCpu = {};
+    const measured: RoundRecord = { samples: {}, stolen: {} };
+    const warmUp: RoundRecord = { samples: {}, stolen: {} };
+    const measure = async (workload: Workload, servers: BenchServer[], rounds: number) => {
+      for (let round = 0; round < rounds; round++) await runRound(workload, servers, round, ctx, measured, `round ${round + 1}/${rounds}`);
+    };
     for (const workload of workloads) {
       progress(`\n${workload.id}: ${workload.describe(options)}`);
       if (workload.id === 'W8') {
-        await withServers(() => startMemoryServers(main, env, w8Dir, toStop), toStop, env.clientKeyPath, async (servers) => {
-          for (let round = 0; round < options.rounds; round++) await runRound(workload, servers, round, ctx, samples, stolen);
-        });
+        await withServers(() => startMemoryServers(main, env, w8Dir, toStop), toStop, env.clientKeyPath, (servers) => measure(workload, servers, options.rounds));
       } else if (workload.id === 'IDLE') {
         // Fresh servers each round: a process that has already served transfers has memory to spare, and new sessions would look free.
         for (let round = 0; round < options.rounds; round++) {
@@ -206,10 +217,13 @@ async function main(): Promise<number> {
             const servers = await startMainServers(serverNames, env, options, toStop);
             return { servers, owned: servers };
           };
-          await withServers(start, toStop, env.clientKeyPath, (servers) => runRound(workload, servers, round, ctx, samples, stolen));
+          await withServers(start, toStop, env.clientKeyPath, (servers) => runRound(workload, servers, round, ctx, measured, `round ${round + 1}/${options.rounds}`));
         }
+      } else if (SMALL_FILE_WORKLOADS.includes(workload.id)) {
+        for (let round = 0; round < options.warmUpRounds; round++) await runRound(workload, main, round, ctx, warmUp, `warm-up round ${round + 1}/${options.warmUpRounds} (not in the medians)`);
+        await measure(workload, main, options.smallRounds);
       } else {
-        for (let round = 0; round < roundsOf(workload, options); round++) await runRound(workload, main, round, ctx, samples, stolen);
+        await measure(workload, main, options.rounds);
       }
     }
 
@@ -219,7 +233,8 @@ async function main(): Promise<number> {
       s3Result = summariseS3(await runS3Workload(ctx, progress, serverNames.includes('rclone')));
     }
 
-    const results = summarise(samples);
+    const results = summarise(measured.samples);
+    const warmUpResults = summarise(warmUp.samples);
     const report: BenchReport = {
       date: new Date().toISOString(),
       machine: describeMachine(),
@@ -235,12 +250,14 @@ async function main(): Promise<number> {
         ...(s3Result ? ['S3: direct times are the SDK transfer alone (8 MiB parts, 4 in flight, as S3FS); sftp times include a whole sftp session, whose cost without a transfer is its own row'] : []),
       ],
       results,
-      stolenCpu: stolen,
+      stolenCpu: measured.stolen,
+      warmUp: { results: warmUpResults, stolenCpu: warmUp.stolen },
       s3: s3Result,
     };
     const tables = [
       results.length > 0 ? markdownTable(results, options) : '',
-      results.length > 0 ? stolenCpuTable(stolen) : '',
+      results.length > 0 ? stolenCpuTable(measured.stolen) : '',
+      warmUpResults.length > 0 ? warmUpTable(warmUpResults, warmUp.stolen) : '',
       s3Result ? s3MarkdownTable(s3Result) : '',
     ];
     const table = tables.filter(Boolean).join('\n\n');
