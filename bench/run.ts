@@ -220,7 +220,11 @@ async function main(): Promise<number> {
           await withServers(start, toStop, env.clientKeyPath, (servers) => runRound(workload, servers, round, ctx, measured, `round ${round + 1}/${options.rounds}`));
         }
       } else if (SMALL_FILE_WORKLOADS.includes(workload.id)) {
-        for (let round = 0; round < options.warmUpRounds; round++) await runRound(workload, main, round, ctx, warmUp, `warm-up round ${round + 1}/${options.warmUpRounds} (not in the medians)`);
+        // Numbered after the measured rounds: a workload names its uploads by round, and rclone, which caches
+        // listings, would not see a warm-up round's upload directory removed behind its back.
+        for (let r = 0; r < options.warmUpRounds; r++) {
+          await runRound(workload, main, options.smallRounds + r, ctx, warmUp, `warm-up round ${r + 1}/${options.warmUpRounds} (not in the medians)`);
+        }
         await measure(workload, main, options.smallRounds);
       } else {
         await measure(workload, main, options.rounds);
