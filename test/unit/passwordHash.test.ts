@@ -94,7 +94,8 @@ describe('rclone obscure', () => {
   it('reveals what the installed rclone obscures, and rclone reveals ours', { skip: requireTool('rclone') }, () => {
     const obscured = spawnSync('rclone', ['obscure', 'p@ss word'], { encoding: 'utf8' }).stdout.trim();
     assert.equal(revealObscured(obscured), 'p@ss word');
-    const revealed = spawnSync('rclone', ['reveal', obscure('from us')], { encoding: 'utf8' }).stdout.trim();
+    // `--`: base64url output starts with '-' one time in 64, which rclone would take for a flag.
+    const revealed = spawnSync('rclone', ['reveal', '--', obscure('from us')], { encoding: 'utf8' }).stdout.trim();
     assert.equal(revealed, 'from us');
   });
 });
