@@ -1,5 +1,5 @@
 import type { MachineDescription } from './machine.js';
-import type { BenchOptions, ServerName, WorkloadId } from './options.js';
+import { SERVER_NAMES, type BenchOptions, type ServerName, type WorkloadId } from './options.js';
 import type { S3Result } from './s3Report.js';
 import type { MetricId } from './workloads.js';
 
@@ -109,14 +109,13 @@ export function markdownTable(results: readonly MetricResult[], options: BenchOp
  * where one server's rounds lost more, its times say more about the host.
  */
 export function stolenCpuTable(stolen: StolenCpu): string {
-  const servers: ServerName[] = ['openssh', 'rclone', 'sftp-expose'];
   const rows = ['| CPU stolen by the hypervisor during the rounds (s, median) | OpenSSH | rclone | sftp-expose |', '|---|---:|---:|---:|'];
   for (const [workload, byServer] of Object.entries(stolen) as [WorkloadId, Partial<Record<ServerName, number[]>>][]) {
     const medianOf = (server: ServerName) => {
       const values = byServer[server];
       return values && values.length > 0 ? median(values) : undefined;
     };
-    rows.push(`| ${workload} | ${servers.map((server) => cell(medianOf(server))).join(' | ')} |`);
+    rows.push(`| ${workload} | ${SERVER_NAMES.map((server) => cell(medianOf(server))).join(' | ')} |`);
   }
   return rows.join('\n');
 }
@@ -127,14 +126,13 @@ export function stolenCpuTable(stolen: StolenCpu): string {
  * stays visible.
  */
 export function warmUpTable(results: readonly MetricResult[], stolen: StolenCpu): string {
-  const servers: ServerName[] = ['openssh', 'rclone', 'sftp-expose'];
   const rows = ['| warm-up rounds (s, not in the medians; CPU stolen in brackets) | OpenSSH | rclone | sftp-expose |', '|---|---|---|---|'];
   for (const r of results) {
     const shown = (server: ServerName) => {
       const steals = stolen[r.id as WorkloadId]?.[server] ?? [];
       return r.rounds[server]?.map((value, i) => `${cell(value)} (${cell(steals[i], 1)})`).join(' / ') ?? 'n/a';
     };
-    rows.push(`| ${r.label} | ${servers.map(shown).join(' | ')} |`);
+    rows.push(`| ${r.label} | ${SERVER_NAMES.map(shown).join(' | ')} |`);
   }
   return rows.join('\n');
 }
